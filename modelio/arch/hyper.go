@@ -39,6 +39,14 @@ type Hyper struct {
 	MLPBias        bool    `json:"mlp_bias"`
 	EmbeddingScale float64 `json:"embedding_scale,omitempty"` // Gemma multiplies embeddings by sqrt(hidden)
 
+	// QueryPreAttnScalar replaces head_dim in the attention scale 1/sqrt(·) where the family sets it
+	// (Gemma 2/3's query_pre_attn_scalar); 0 means the usual 1/sqrt(head_dim).
+	QueryPreAttnScalar float64 `json:"query_pre_attn_scalar,omitempty"`
+	// AttnLogitSoftcap and FinalLogitSoftcap cap attention scores and output logits with
+	// cap·tanh(x/cap) (Gemma 2's attn_logit_softcapping, final_logit_softcapping); 0 means no cap.
+	AttnLogitSoftcap  float64 `json:"attn_logit_softcapping,omitempty"`
+	FinalLogitSoftcap float64 `json:"final_logit_softcapping,omitempty"`
+
 	Experts            int `json:"experts,omitempty"`
 	ExpertsPerToken    int `json:"experts_per_token,omitempty"`
 	ExpertIntermediate int `json:"expert_intermediate_size,omitempty"`

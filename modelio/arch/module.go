@@ -25,6 +25,10 @@ const (
 	OpDropout              // nn.Dropout(p=P)
 	OpActivation           // an activation module: no parameters, prints Class()
 	OpRotary               // a rotary embedding module: buffers only, prints Class()
+	// OpTensor is a bare parameter that no known module type explains (a 3-D fused expert tensor, a
+	// conv kernel, attention sinks). The generic description keeps it as a leaf named like the tensor
+	// itself so parameter counts stay exact; it owns one parameter of Shape, named by its own path.
+	OpTensor
 )
 
 // Role is the part a module plays in the diagram; the kind picks the colour and the bar row.
@@ -103,6 +107,9 @@ type Module struct {
 
 	// DType is the stored dtype of the weight ("BF16"), known only when weights were read.
 	DType string
+
+	// Shape is the parameter an OpTensor leaf owns.
+	Shape []int64
 
 	// Attrs are attributes that transformers keeps but never prints (Gemma 3's sliding window, the
 	// attention type of a layer). The diagram shows them and they break folds there, not in the print.
@@ -199,6 +206,12 @@ func Activation(class string) *Module { return &Module{Class: class, Op: OpActiv
 // Rotary returns a rotary-embedding module (buffers only).
 func Rotary(class string) *Module { return &Module{Class: class, Op: OpRotary} }
 
+// Parameter returns a bare parameter leaf (OpTensor) of the given shape. torch does not print
+// parameters; Layerscope prints it as "Parameter([d0, d1])" so the generic tree shows every tensor.
+func Parameter(shape []int64) *Module {
+	return &Module{Class: "Parameter", Op: OpTensor, Shape: shape}
+}
+
 // OwnParams returns the parameters a module owns itself, named under prefix ("model.norm").
 func (m *Module) OwnParams(prefix string) []Param {
 	p := func(suffix string, shape ...int64) Param { return Param{Name: join(prefix, suffix), Shape: shape} }
@@ -224,6 +237,9 @@ func (m *Module) OwnParams(prefix string) []Param {
 		return ps
 	case OpRMSNorm:
 		return []Param{p("weight", m.Out)}
+	case OpTensor:
+		// The module's path is the tensor's own name.
+		return []Param{{Name: prefix, Shape: m.Shape}}
 	}
 	return nil
 }

@@ -1,0 +1,48 @@
+# Layerscope: `make run` opens the app on a built-in model, `make test` runs every test.
+# Both install what is missing first (Debian/Ubuntu packages through apt-get, with sudo when not root).
+
+GO       ?= go
+BIN      := layerscope
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Fyne's cgo build needs a C compiler and the X11/OpenGL headers.
+DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+# Tests of the real window need a virtual display, its GL driver, screenshots and window listing.
+DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils
+FUZZTIME ?= 20s
+
+.PHONY: run build test deps deps-test unit fuzz gui lint bench clean
+
+run: deps build
+	./$(BIN)
+
+build: deps
+	$(GO) build -o $(BIN) .
+
+# deps installs the Debian packages that are missing, and only those.
+deps:
+	@./.ci/install-debs $(DEB_BUILD)
+
+deps-test: deps
+	@./.ci/install-debs $(DEB_TEST)
+
+test: deps-test lint unit fuzz gui
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzReadHeader -fuzztime=$(FUZZTIME) ./modelio/weights
+
+# gui starts the real app under Xvfb; LAYERSCOPE_REQUIRE_DISPLAY turns a missing display into a failure.
+gui:
+	LAYERSCOPE_REQUIRE_DISPLAY=1 xvfb-run -a -s "-screen 0 1280x800x24" $(GO) test -count=1 -run TestRealWindow -v ./app
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -f $(BIN)

@@ -1,0 +1,271 @@
+// Package modelio opens models: a Hugging Face model folder, a config.json, a single .safetensors file,
+// or a gallery name. It reads config.json and only the headers of the safetensors files, and returns
+// the architecture description that every other part of Layerscope draws, prints or runs.
+package modelio
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/layerscope/layerscope/modelio/arch"
+	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/facts"
+	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/modelio/generic"
+	"github.com/layerscope/layerscope/modelio/weights"
+	"github.com/layerscope/layerscope/render"
+)
+
+// Model is an opened model.
+type Model struct {
+	// Name is what a person calls it: the gallery short name, the Hugging Face id of a cache
+	// snapshot, or the folder name.
+	Name string
+	// Path is the folder or file opened; "" for a gallery model.
+	Path   string
+	Config *config.Config // nil when the folder has only weights
+	Spec   *arch.Spec     // the module tree, resized from the weights where they exist
+	Arch   *arch.Architecture
+	// Weights holds the tensor headers; nil when there are none (a gallery model, a bare config.json).
+	Weights *weights.Set
+	// Warnings are disagreements between config.json and the weights, and tensors nothing reads.
+	Warnings []string
+	// Notes are remarks on the config worth knowing (an unused key, remote code not needed).
+	Notes []string
+	// Generic is true when the family is unknown and the description was grouped from tensor names.
+	Generic bool
+}
+
+// Open opens path: a model folder, a config.json, a .safetensors file, or a gallery name.
+// Errors are one line naming the file and what is wrong. Nothing is ever written.
+func Open(path string) (*Model, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if e, ok := gallery.Find(path); ok {
+				return openGallery(e)
+			}
+			if _, lerr := os.Lstat(path); lerr == nil {
+				return nil, fmt.Errorf("%s: broken symbolic link", path)
+			}
+			return nil, fmt.Errorf("%s: no such file or folder, and no gallery model of that name (see: layerscope gallery)", path)
+		}
+		return nil, fmt.Errorf("%s: %v", path, plainError(err))
+	}
+	if info.IsDir() {
+		return openFolder(path, path)
+	}
+	switch {
+	case strings.HasSuffix(path, ".safetensors"):
+		return openSafetensorsFile(path)
+	case strings.HasSuffix(path, ".json"):
+		m, err := openFolderWithConfig(filepath.Dir(path), path)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("%s: not a model folder, config.json or .safetensors file", path)
+}
+
+func openGallery(e gallery.Entry) (*Model, error) {
+	cfg, err := config.Parse(e.ID+" (gallery) config.json", e.Config())
+	if err != nil {
+		return nil, err
+	}
+	return describe(&Model{Name: e.Name, Config: cfg})
+}
+
+func openFolder(dir, display string) (*Model, error) {
+	cfgPath := filepath.Join(dir, "config.json")
+	if _, err := os.Stat(cfgPath); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %v", cfgPath, plainError(err))
+		}
+		cfgPath = ""
+	}
+	return openFolderWithConfig(dir, cfgPath)
+}
+
+func openFolderWithConfig(dir, cfgPath string) (*Model, error) {
+	m := &Model{Name: displayName(dir), Path: dir}
+	if cfgPath != "" {
+		m.Path = cfgPath
+		cfg, err := config.ReadFile(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		m.Config = cfg
+	}
+	ws, err := weights.ReadFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	if cfgPath == "" {
+		m.Path = dir
+		if ws == nil {
+			return nil, fmt.Errorf("%s: no config.json and no .safetensors files: not a model folder", dir)
+		}
+	}
+	m.Weights = ws
+	return describe(m)
+}
+
+func openSafetensorsFile(path string) (*Model, error) {
+	ws, err := weights.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	m := &Model{Name: displayName(dir), Path: path, Weights: ws}
+	if cfgPath := filepath.Join(dir, "config.json"); fileExists(cfgPath) {
+		cfg, err := config.ReadFile(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		m.Config = cfg
+	}
+	return describe(m)
+}
+
+// describe builds the spec from the family (or from tensor names when the family is unknown),
+// reconciles it with the weights and derives the architecture.
+func describe(m *Model) (*Model, error) {
+	var fam arch.Family
+	modelType := ""
+	if m.Config != nil {
+		modelType = m.Config.String("model_type", "")
+		if err := m.Config.Err(); err != nil {
+			return nil, err
+		}
+		fam, _ = arch.Lookup(modelType)
+	}
+	if fam == nil {
+		if m.Weights == nil {
+			if modelType == "" {
+				return nil, fmt.Errorf("%s: model_type is missing, and there are no weights to describe the model from", m.Config.Path)
+			}
+			return nil, fmt.Errorf("%s: model_type %q is not a family Layerscope knows (%s), and there are no weights to describe it from",
+				m.Config.Path, modelType, strings.Join(arch.ModelTypes(), ", "))
+		}
+		spec, err := generic.Build(m.Config, m.Weights)
+		if err != nil {
+			return nil, err
+		}
+		m.Spec, m.Generic = spec, true
+	} else {
+		spec, err := fam.Build(m.Config)
+		if err != nil {
+			return nil, err
+		}
+		m.Spec = spec
+		if want := m.Config.Strings("architectures"); len(want) > 0 && want[0] != spec.Root.Class {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("config.json names %s; Layerscope shows %s, the causal-LM class of %s", want[0], spec.Root.Class, modelType))
+		}
+		if m.Weights != nil {
+			w, placed := arch.Reconcile(spec.Root, m.lookup)
+			m.Warnings = append(m.Warnings, w...)
+			m.Warnings = append(m.Warnings, unplaced(m.Weights, placed, spec.Root.Class)...)
+		}
+	}
+	m.Notes = m.Spec.Notes
+	m.Arch = arch.Describe(m.Spec, render.ModuleTree)
+	return m, nil
+}
+
+func (m *Model) lookup(name string) ([]int64, string, bool) {
+	t, ok := m.Weights.Tensors[name]
+	if !ok {
+		return nil, "", false
+	}
+	return t.Shape, t.DType, true
+}
+
+var layerIndex = regexp.MustCompile(`\.\d+\.`)
+
+// unplaced reports the tensors no module reads, grouped by their name with layer indices hidden.
+func unplaced(ws *weights.Set, placed map[string]bool, class string) []string {
+	groups := map[string]int{}
+	var order []string
+	for _, name := range ws.Names {
+		if placed[name] {
+			continue
+		}
+		g := layerIndex.ReplaceAllString(name, ".N.")
+		if groups[g] == 0 {
+			order = append(order, g)
+		}
+		groups[g]++
+	}
+	var out []string
+	for _, g := range order {
+		if n := groups[g]; n > 1 {
+			out = append(out, fmt.Sprintf("%d tensors %s in the weights are not part of %s", n, g, class))
+		} else {
+			out = append(out, fmt.Sprintf("tensor %s in the weights is not part of %s", g, class))
+		}
+	}
+	return append(out, ws.Warnings...)
+}
+
+// displayName names a folder as a person would: the Hugging Face id for a cache snapshot
+// (…/models--org--name/snapshots/<hash>), else the folder's own name.
+func displayName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	parts := strings.Split(filepath.ToSlash(abs), "/")
+	for i := len(parts) - 1; i >= 0; i-- {
+		if strings.HasPrefix(parts[i], "models--") && i+1 < len(parts) && parts[i+1] == "snapshots" {
+			return strings.Replace(strings.TrimPrefix(parts[i], "models--"), "--", "/", 1)
+		}
+	}
+	return filepath.Base(abs)
+}
+
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir()
+}
+
+// plainError strips Go's "op path:" wrapping where the caller already names the path.
+func plainError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Gallery lists the embedded models' short names.
+func Gallery() []string {
+	var out []string
+	for _, e := range gallery.All() {
+		out = append(out, e.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Facts computes the key facts, with the warnings of opening attached.
+func (m *Model) Facts() *facts.Facts {
+	var stored int64
+	var dtypes map[string]int64
+	if m.Weights != nil {
+		dtypes = map[string]int64{}
+		for _, t := range m.Weights.Tensors {
+			stored += t.Size
+			dtypes[t.DType]++
+		}
+	}
+	f := facts.Compute(m.Name, m.Spec, m.Arch, stored, dtypes)
+	f.Warnings = append(f.Warnings, m.Warnings...)
+	return f
+}
