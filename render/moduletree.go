@@ -100,6 +100,13 @@ func extraRepr(m *arch.Module) string {
 		return "(" + itoa(m.Out) + ",), eps=" + PyFloat(m.Eps)
 	case arch.OpDropout:
 		return "p=" + PyFloat(m.P) + ", inplace=False"
+	case arch.OpTensor:
+		// Not a torch repr (torch never prints bare parameters): the generic tree shows the shape.
+		dims := make([]string, len(m.Shape))
+		for i, d := range m.Shape {
+			dims[i] = itoa(d)
+		}
+		return "[" + strings.Join(dims, ", ") + "]"
 	}
 	return ""
 }

@@ -100,6 +100,13 @@ func (c *Config) Has(key string) bool {
 	return ok && v != nil
 }
 
+// Present reports whether key appears at all, null included. Some config classes give an absent key
+// its default but a null one its own meaning (Gemma 3's pad_token_id: 0 when absent, none when null).
+func (c *Config) Present(key string) bool {
+	_, ok := c.raw[key]
+	return ok
+}
+
 // Raw returns the decoded value of key (json.Number for numbers), or nil.
 func (c *Config) Raw(key string) any { return c.raw[key] }
 

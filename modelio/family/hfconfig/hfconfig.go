@@ -58,11 +58,22 @@ type Attention struct {
 // ReadAttention reads hidden_size, num_attention_heads, num_key_value_heads (default: heads) and
 // head_dim (default: hidden/heads), and checks that they fit together.
 func ReadAttention(cfg *config.Config, defHidden, defHeads int) Attention {
+	return ReadAttentionDefaults(cfg, Attention{Hidden: defHidden, Heads: defHeads})
+}
+
+// ReadAttentionDefaults is ReadAttention for config classes that give num_key_value_heads and head_dim
+// defaults of their own instead of deriving them from the heads (Qwen3Config: 32 and 128,
+// Gemma3TextConfig: 4 and 256). A zero KVHeads or HeadDim in def keeps ReadAttention's rule.
+func ReadAttentionDefaults(cfg *config.Config, def Attention) Attention {
 	a := Attention{
-		Hidden: cfg.Int("hidden_size", defHidden),
-		Heads:  cfg.Int("num_attention_heads", defHeads),
+		Hidden: cfg.Int("hidden_size", def.Hidden),
+		Heads:  cfg.Int("num_attention_heads", def.Heads),
 	}
-	a.KVHeads = cfg.Int("num_key_value_heads", a.Heads)
+	defKV := def.KVHeads
+	if defKV == 0 {
+		defKV = a.Heads
+	}
+	a.KVHeads = cfg.Int("num_key_value_heads", defKV)
 	Positive(cfg, "hidden_size", a.Hidden)
 	Positive(cfg, "num_attention_heads", a.Heads)
 	Positive(cfg, "num_key_value_heads", a.KVHeads)
@@ -72,6 +83,8 @@ func ReadAttention(cfg *config.Config, defHidden, defHeads int) Attention {
 	if cfg.Has("head_dim") {
 		a.HeadDim = cfg.Int("head_dim", 0)
 		Positive(cfg, "head_dim", a.HeadDim)
+	} else if def.HeadDim > 0 {
+		a.HeadDim = def.HeadDim
 	} else {
 		if a.Hidden%a.Heads != 0 {
 			cfg.Errorf("hidden_size (%d) must be divisible by num_attention_heads (%d)", a.Hidden, a.Heads)
@@ -99,19 +112,50 @@ func NonNegative(cfg *config.Config, key string, v int) {
 }
 
 // Rope reads rope_theta and rope_scaling into h (rope_type, or the older "type" key, and factor).
+// Configs saved by transformers 5 hold both in "rope_parameters" instead; the top-level keys win
+// where both are present. Where rope_parameters is split by layer type (Gemma 3), h gets the
+// full_attention entry.
 func Rope(cfg *config.Config, h *arch.Hyper, defTheta float64) {
 	h.Positional = arch.PosRoPE
 	if h.RotaryFraction == 0 {
 		h.RotaryFraction = 1
 	}
-	h.RopeTheta = cfg.Float("rope_theta", defTheta)
-	if rs := cfg.Sub("rope_scaling"); rs != nil {
+	rp := RopeParameters(cfg, "full_attention")
+	h.RopeTheta = RopeTheta(cfg, "rope_theta", rp, defTheta)
+	rs := cfg.Sub("rope_scaling")
+	if rs == nil {
+		rs = rp
+	}
+	if rs != nil {
 		kind := rs.String("rope_type", rs.String("type", ""))
 		if kind != "" && kind != "default" {
 			h.RopeScaling = kind
 			h.RopeFactor = rs.Float("factor", 0)
 		}
 	}
+}
+
+// RopeParameters returns transformers 5's "rope_parameters" object for layers of layerType
+// ("full_attention", "sliding_attention"): the entry of that name where the object is split by layer
+// type, else the object itself; nil when the config has none (or lacks that layer type).
+func RopeParameters(cfg *config.Config, layerType string) *config.Config {
+	rp := cfg.Sub("rope_parameters")
+	if rp == nil {
+		return nil
+	}
+	if rp.Has("full_attention") || rp.Has("sliding_attention") {
+		return rp.Sub(layerType)
+	}
+	return rp
+}
+
+// RopeTheta reads a RoPE base from the top-level key (transformers 4: rope_theta,
+// rope_local_base_freq) or else from rp's rope_theta (transformers 5), or returns def.
+func RopeTheta(cfg *config.Config, key string, rp *config.Config, def float64) float64 {
+	if cfg.Has(key) || rp == nil {
+		return cfg.Float(key, def)
+	}
+	return rp.Float("rope_theta", def)
 }
 
 // PadIndex returns pad_token_id as an Embedding padding_idx, or -1 when absent. transformers passes it

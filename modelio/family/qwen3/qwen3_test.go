@@ -1,0 +1,260 @@
+package qwen3_test
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/layerscope/layerscope/modelio/arch"
+	"github.com/layerscope/layerscope/modelio/config"
+	_ "github.com/layerscope/layerscope/modelio/family/qwen3"
+	"github.com/layerscope/layerscope/render"
+)
+
+const (
+	galleryDir = "../../gallery/configs/"
+	fixtureDir = "../../../testdata/fixtures/qwen3/"
+)
+
+// readJSON decodes a config file into a map that tests can edit before building.
+func readJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// build runs the registered qwen3 family on a config map, through JSON as a real file would go.
+func build(t *testing.T, raw map[string]any) (*arch.Spec, error) {
+	t.Helper()
+	data, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("config.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := arch.Lookup("qwen3")
+	if !ok {
+		t.Fatal("qwen3 is not registered")
+	}
+	return f.Build(cfg)
+}
+
+func mustBuild(t *testing.T, raw map[string]any) *arch.Spec {
+	t.Helper()
+	spec, err := build(t, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+// The prints are the transformers 5.17 prints of ../../../.scratch/trees-transformers-5.17 with
+// SiLUActivation() written SiLU(), as 4.55 prints nn.SiLU; totals are the real ones (tied counted once).
+func TestGallery(t *testing.T) {
+	tests := []struct {
+		config, causal, base string
+		total                int64
+	}{
+		{"Qwen__Qwen3-0.6B.config.json", "Qwen__Qwen3-0.6B.causal.txt", "Qwen__Qwen3-0.6B.base.txt", 596049920},
+	}
+	for _, tt := range tests {
+		t.Run(tt.config, func(t *testing.T) {
+			spec := mustBuild(t, readJSON(t, galleryDir+tt.config))
+			for _, c := range []struct {
+				file string
+				m    *arch.Module
+			}{{tt.causal, spec.Root}, {tt.base, spec.Base()}} {
+				want, err := os.ReadFile("testdata/" + c.file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := render.ModuleTree(c.m); got != strings.TrimSuffix(string(want), "\n") {
+					t.Errorf("%s: print differs:\n%s", c.file, got)
+				}
+				if got := c.m.NumParams(); got != tt.total {
+					t.Errorf("%s: %d parameters, want %d", c.file, got, tt.total)
+				}
+			}
+		})
+	}
+}
+
+func TestHyper(t *testing.T) {
+	h := mustBuild(t, readJSON(t, galleryDir+"Qwen__Qwen3-0.6B.config.json")).Hyper
+	want := arch.Hyper{
+		Layers: 28, Hidden: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, Intermediate: 3072, Vocab: 151936,
+		MaxPositions: 40960, MLP: arch.MLPGLU, Activation: "silu", Norm: arch.NormRMS, NormsPerBlock: 2,
+		QKNorm: true, Positional: arch.PosRoPE, RotaryFraction: 1, RopeTheta: 1e6, TiedEmbeddings: true,
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("hyper:\n got %+v\nwant %+v", h, want)
+	}
+}
+
+// The fixture was saved by transformers 5.17 (rope_parameters, layer_types) and by 4.51 (rope_theta);
+// both must describe the same model, the one whose tensors the fixture holds.
+func TestFixtureVersions(t *testing.T) {
+	v5 := mustBuild(t, readJSON(t, fixtureDir+"config.json"))
+	v4 := mustBuild(t, readJSON(t, fixtureDir+"config.v4.json"))
+	if a, b := render.ModuleTree(v5.Root), render.ModuleTree(v4.Root); a != b {
+		t.Errorf("trees differ:\nv5:\n%s\nv4:\n%s", a, b)
+	}
+	if !reflect.DeepEqual(v5.Hyper, v4.Hyper) {
+		t.Errorf("hyper differs:\nv5 %+v\nv4 %+v", v5.Hyper, v4.Hyper)
+	}
+	if v5.Hyper.RopeTheta != 1e6 {
+		t.Errorf("rope_parameters.rope_theta: got %v, want 1e6", v5.Hyper.RopeTheta)
+	}
+
+	var expected struct {
+		Names []string `json:"saved_tensor_names"`
+	}
+	data, err := os.ReadFile(fixtureDir + "expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &expected); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range v5.Root.Params("") {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	slices.Sort(expected.Names)
+	if !slices.Equal(names, expected.Names) {
+		t.Errorf("tensor names:\n got %v\nwant %v", names, expected.Names)
+	}
+}
+
+// Edits of Qwen3-0.6B's config and what they must change.
+func TestConfigVariants(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  map[string]any
+		check func(t *testing.T, s *arch.Spec)
+	}{
+		{"head_dim absent defaults to 128, not hidden/heads", map[string]any{"-": "head_dim"},
+			func(t *testing.T, s *arch.Spec) {
+				if s.Hyper.HeadDim != 128 {
+					t.Errorf("head_dim %d, want 128", s.Hyper.HeadDim)
+				}
+			}},
+		{"num_key_value_heads null is num_attention_heads", map[string]any{"num_key_value_heads": nil},
+			func(t *testing.T, s *arch.Spec) {
+				if s.Hyper.KVHeads != 16 {
+					t.Errorf("kv heads %d, want 16", s.Hyper.KVHeads)
+				}
+			}},
+		{"sliding_window inert without use_sliding_window", map[string]any{"sliding_window": 4096, "max_window_layers": 20},
+			func(t *testing.T, s *arch.Spec) {
+				if s.Hyper.SlidingWindow != 0 || s.Hyper.LayerTypes != nil {
+					t.Errorf("window %d, types %v: want none", s.Hyper.SlidingWindow, s.Hyper.LayerTypes)
+				}
+				if a := s.Root.Find("model.layers.27").Attrs; a != nil {
+					t.Errorf("layer 27 attrs %v, want none", a)
+				}
+			}},
+		{"use_sliding_window slides from max_window_layers on",
+			map[string]any{"use_sliding_window": true, "sliding_window": 4096, "max_window_layers": 20},
+			func(t *testing.T, s *arch.Spec) {
+				if s.Hyper.SlidingWindow != 4096 || len(s.Hyper.LayerTypes) != 28 {
+					t.Fatalf("window %d, types %v", s.Hyper.SlidingWindow, s.Hyper.LayerTypes)
+				}
+				for i, want := range map[int]map[string]string{
+					19: {arch.AttrAttention: "full"},
+					20: {arch.AttrAttention: "sliding", arch.AttrWindow: "4096"},
+					27: {arch.AttrAttention: "sliding", arch.AttrWindow: "4096"},
+				} {
+					if got := s.Root.Find("model.layers." + strconv.Itoa(i)).Attrs; !reflect.DeepEqual(got, want) {
+						t.Errorf("layer %d attrs %v, want %v", i, got, want)
+					}
+				}
+				// Unprinted: the print still folds all 28 layers into one run.
+				if !strings.Contains(render.ModuleTree(s.Root), "(0-27): 28 x Qwen3DecoderLayer(") {
+					t.Error("sliding layers broke the printed fold")
+				}
+			}},
+		{"rope_scaling read", map[string]any{"rope_scaling": map[string]any{"rope_type": "yarn", "factor": 4.0}},
+			func(t *testing.T, s *arch.Spec) {
+				if s.Hyper.RopeScaling != "yarn" || s.Hyper.RopeFactor != 4 {
+					t.Errorf("scaling %q x%v, want yarn x4", s.Hyper.RopeScaling, s.Hyper.RopeFactor)
+				}
+			}},
+		{"attention_bias on q, k, v and o", map[string]any{"attention_bias": true, "pad_token_id": 151643},
+			func(t *testing.T, s *arch.Spec) {
+				tree := render.ModuleTree(s.Root)
+				for _, want := range []string{
+					"(o_proj): Linear(in_features=2048, out_features=1024, bias=True)",
+					"(k_proj): Linear(in_features=1024, out_features=1024, bias=True)",
+					"(embed_tokens): Embedding(151936, 1024, padding_idx=151643)",
+				} {
+					if !strings.Contains(tree, want) {
+						t.Errorf("print lacks %q", want)
+					}
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := readJSON(t, galleryDir+"Qwen__Qwen3-0.6B.config.json")
+			edit(raw, tt.edit)
+			tt.check(t, mustBuild(t, raw))
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		edit map[string]any
+		want string
+	}{
+		{map[string]any{"layer_types": []string{"full_attention", "full_attention"}},
+			"layer_types has 2 entries but num_hidden_layers is 28"},
+		{map[string]any{"num_key_value_heads": 3},
+			"num_attention_heads (16) must be divisible by num_key_value_heads (3)"},
+		{map[string]any{"num_hidden_layers": 0}, "num_hidden_layers must be positive, got 0"},
+		{map[string]any{"hidden_act": "swoosh"}, `hidden_act "swoosh" is not an activation transformers knows`},
+		{map[string]any{"use_sliding_window": true, "sliding_window": "big"}, "sliding_window must be an integer"},
+		{map[string]any{"-": "rope_theta", "rope_parameters": 5}, "rope_parameters must be an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			raw := readJSON(t, galleryDir+"Qwen__Qwen3-0.6B.config.json")
+			edit(raw, tt.edit)
+			_, err := build(t, raw)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// edit sets the keys of e in raw; the key "-" names a key, or keys, to delete instead.
+func edit(raw, e map[string]any) {
+	for k, v := range e {
+		switch {
+		case k != "-":
+			raw[k] = v
+		case reflect.TypeOf(v).Kind() == reflect.String:
+			delete(raw, v.(string))
+		default:
+			for _, k := range v.([]string) {
+				delete(raw, k)
+			}
+		}
+	}
+}
