@@ -300,3 +300,28 @@ func snapshot(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// MoE checkpoints store one tensor per expert projection; they must all be placed.
+func TestOpenMoECheckpoint(t *testing.T) {
+	cfg := map[string]any{
+		"architectures": []string{"Qwen3MoeForCausalLM"}, "model_type": "qwen3_moe",
+		"hidden_size": 64, "intermediate_size": 160, "moe_intermediate_size": 32, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 100,
+		"num_experts": 4, "num_experts_per_tok": 2, "tie_word_embeddings": false,
+	}
+	dir := modelFolder(t, cfg, nil)
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Warnings) != 0 {
+		t.Errorf("warnings: %q", m.Warnings)
+	}
+	e := m.Arch.Blocks[0].Experts
+	if e == nil || e.Count != 4 || e.TopK != 2 || !e.Uniform {
+		t.Fatalf("experts = %+v", e)
+	}
+	if n := len(m.Weights.Tensors); n != 2*(4*3+1+4+2+2)+3 {
+		t.Errorf("%d tensors written", n)
+	}
+}
