@@ -104,7 +104,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 			Add("post_attention_layernorm", norm(arch.RoleNorm)).
 			Add("resid_attn_dropout", arch.Dropout(resid)).
 			Add("resid_mlp_dropout", arch.Dropout(resid))
-		if h.SlidingWindow > 0 {
+		if h.SlidingWindow > 0 && h.SlidingWindow < h.MaxPositions { // a window past the context never slides
 			layer.SetAttr(arch.AttrAttention, "sliding").SetAttr(arch.AttrWindow, strconv.Itoa(h.SlidingWindow))
 		}
 		layers[i] = layer
