@@ -1,9 +1,7 @@
 package gemma3_test
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -11,73 +9,15 @@ import (
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio/arch"
-	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/gemma3"
 	"github.com/layerscope/layerscope/render"
 )
 
 const (
-	galleryDir = "../../gallery/configs/"
 	fixtureDir = "../../../testdata/fixtures/gemma3_text/"
-	gemma270m  = galleryDir + "google__gemma-3-270m.config.json"
+	gemma270m  = familytest.GalleryDir + "google__gemma-3-270m.config.json"
 )
-
-// readJSON decodes a config file into a map that tests can edit before building.
-func readJSON(t *testing.T, path string) map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// build runs the registered gemma3_text family on a config map, through JSON as a real file would go.
-func build(t *testing.T, raw map[string]any) (*arch.Spec, error) {
-	t.Helper()
-	data, err := json.Marshal(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse("config.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, ok := arch.Lookup("gemma3_text")
-	if !ok {
-		t.Fatal("gemma3_text is not registered")
-	}
-	return f.Build(cfg)
-}
-
-func mustBuild(t *testing.T, raw map[string]any) *arch.Spec {
-	t.Helper()
-	spec, err := build(t, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
-
-// edit sets the keys of e in raw; the key "-" names a key, or keys, to delete instead.
-func edit(raw, e map[string]any) {
-	for k, v := range e {
-		switch {
-		case k != "-":
-			raw[k] = v
-		case reflect.TypeOf(v).Kind() == reflect.String:
-			delete(raw, v.(string))
-		default:
-			for _, k := range v.([]string) {
-				delete(raw, k)
-			}
-		}
-	}
-}
 
 // The prints are the transformers 5.17 prints of ../../../.scratch/trees-transformers-5.17 turned into
 // 4.55's: GELUTanh() is PytorchGELUTanh() there, and Gemma3TextModel still registers rotary_emb_local
@@ -91,18 +31,12 @@ func TestGallery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.config, func(t *testing.T) {
-			spec := mustBuild(t, readJSON(t, galleryDir+tt.config))
+			spec := familytest.BuildFile(t, familytest.GalleryDir+tt.config)
 			for _, c := range []struct {
 				file string
 				m    *arch.Module
 			}{{tt.causal, spec.Root}, {tt.base, spec.Base()}} {
-				want, err := os.ReadFile("testdata/" + c.file)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := render.ModuleTree(c.m); got != strings.TrimSuffix(string(want), "\n") {
-					t.Errorf("%s: print differs:\n%s", c.file, got)
-				}
+				familytest.SamePrint(t, render.ModuleTree(c.m), "testdata/"+c.file)
 				if got := c.m.NumParams(); got != tt.total {
 					t.Errorf("%s: %d parameters, want %d", c.file, got, tt.total)
 				}
@@ -125,7 +59,7 @@ func types270m() []string {
 }
 
 func TestHyper(t *testing.T) {
-	s := mustBuild(t, readJSON(t, gemma270m))
+	s := familytest.BuildFile(t, gemma270m)
 	want := arch.Hyper{
 		Layers: 18, Hidden: 640, Heads: 4, KVHeads: 1, HeadDim: 256, Intermediate: 2048, Vocab: 262144,
 		MaxPositions: 32768, MLP: arch.MLPGLU, Activation: "gelu_pytorch_tanh", Norm: arch.NormRMS,
@@ -155,8 +89,8 @@ func TestHyper(t *testing.T) {
 // (rope_theta, rope_local_base_freq); both must describe the same model, the one whose tensors the
 // fixture holds.
 func TestFixtureVersions(t *testing.T) {
-	v5 := mustBuild(t, readJSON(t, fixtureDir+"config.json"))
-	v4 := mustBuild(t, readJSON(t, fixtureDir+"config.v4.json"))
+	v5 := familytest.BuildFile(t, fixtureDir+"config.json")
+	v4 := familytest.BuildFile(t, fixtureDir+"config.v4.json")
 	if a, b := render.ModuleTree(v5.Root), render.ModuleTree(v4.Root); a != b {
 		t.Errorf("trees differ:\nv5:\n%s\nv4:\n%s", a, b)
 	}
@@ -167,25 +101,7 @@ func TestFixtureVersions(t *testing.T) {
 		t.Errorf("layer 2 is %q, want full", got)
 	}
 
-	var expected struct {
-		Names []string `json:"saved_tensor_names"`
-	}
-	data, err := os.ReadFile(fixtureDir + "expected.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &expected); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, p := range v5.Root.Params("") {
-		names = append(names, p.Name)
-	}
-	slices.Sort(names)
-	slices.Sort(expected.Names)
-	if !slices.Equal(names, expected.Names) {
-		t.Errorf("tensor names:\n got %v\nwant %v", names, expected.Names)
-	}
+	familytest.SameTensorNames(t, v5.Root, fixtureDir+"expected.json")
 }
 
 // Edits of a config and what they must change.
@@ -283,9 +199,9 @@ func TestConfigVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw := readJSON(t, tt.base)
-			edit(raw, tt.edit)
-			tt.check(t, mustBuild(t, raw))
+			raw := familytest.ReadJSON(t, tt.base)
+			familytest.Edit(t, raw, tt.edit)
+			tt.check(t, familytest.MustBuild(t, familytest.Parse(t, tt.base, raw)))
 		})
 	}
 }
@@ -308,9 +224,9 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			raw := readJSON(t, gemma270m)
-			edit(raw, tt.edit)
-			_, err := build(t, raw)
+			raw := familytest.ReadJSON(t, gemma270m)
+			familytest.Edit(t, raw, tt.edit)
+			_, err := familytest.Build(t, familytest.Parse(t, gemma270m, raw))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}

@@ -6,45 +6,13 @@ import (
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio/arch"
-	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/gpt2"
 	"github.com/layerscope/layerscope/render"
 )
 
-func buildFile(t *testing.T, file string) *arch.Spec {
-	t.Helper()
-	cfg, err := config.ReadFile("../../gallery/configs/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return build(t, cfg)
-}
-
-func buildJSON(t *testing.T, js string) (*arch.Spec, error) {
-	t.Helper()
-	cfg, err := config.Parse("test.json", []byte(js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, ok := arch.Lookup("gpt2")
-	if !ok {
-		t.Fatal("gpt2 is not registered")
-	}
-	return f.Build(cfg)
-}
-
-func build(t *testing.T, cfg *config.Config) *arch.Spec {
-	t.Helper()
-	f, ok := arch.Lookup(cfg.String("model_type", ""))
-	if !ok {
-		t.Fatalf("no family for model_type %q", cfg.String("model_type", ""))
-	}
-	spec, err := f.Build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
+// gpt2File is the gallery config the tests below build.
+const gpt2File = familytest.GalleryDir + "openai-community__gpt2.config.json"
 
 func TestGalleryPrints(t *testing.T) {
 	for _, tc := range []struct {
@@ -56,7 +24,7 @@ func TestGalleryPrints(t *testing.T) {
 		{"distilbert__distilgpt2.config.json", distilgpt2Causal, distilgpt2Base, 81_912_576},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			spec := buildFile(t, tc.file)
+			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.file)
 			if got := render.ModuleTree(spec.Root); got != tc.causal {
 				t.Errorf("causal print differs:\n%s", got)
 			}
@@ -84,14 +52,14 @@ func TestHyper(t *testing.T) {
 		MaxPositions: 1024, MLP: arch.MLPClassic, Activation: "gelu_new", Norm: arch.NormLayer,
 		NormsPerBlock: 2, Positional: arch.PosLearned, TiedEmbeddings: true, AttentionBias: true, MLPBias: true,
 	}
-	if got := buildFile(t, "openai-community__gpt2.config.json").Hyper; !reflect.DeepEqual(got, want) {
+	if got := familytest.BuildFile(t, gpt2File).Hyper; !reflect.DeepEqual(got, want) {
 		t.Errorf("Hyper = %+v\nwant  %+v", got, want)
 	}
 }
 
 func TestRoles(t *testing.T) {
-	spec := buildFile(t, "openai-community__gpt2.config.json")
-	for path, want := range map[string]arch.Role{
+	spec := familytest.BuildFile(t, gpt2File)
+	familytest.SameRoles(t, spec.Root, map[string]arch.Role{
 		"transformer":                 arch.RoleModel,
 		"transformer.wte":             arch.RoleTokenEmbedding,
 		"transformer.wpe":             arch.RolePosEmbedding,
@@ -106,16 +74,7 @@ func TestRoles(t *testing.T) {
 		"transformer.h.0.mlp.c_proj":  arch.RoleDown,
 		"transformer.ln_f":            arch.RoleFinalNorm,
 		"lm_head":                     arch.RoleLMHead,
-	} {
-		m := spec.Root.Find(path)
-		if m == nil {
-			t.Errorf("%s: missing", path)
-			continue
-		}
-		if m.Role != want {
-			t.Errorf("%s: role %v, want %v", path, m.Role, want)
-		}
-	}
+	})
 	if !spec.Root.Find("lm_head").Tied {
 		t.Error("lm_head is not tied, but gpt2 configs omit tie_word_embeddings and the default is true")
 	}
@@ -217,7 +176,7 @@ func TestVariants(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec, err := buildJSON(t, tc.json)
+			spec, err := familytest.BuildJSON(t, tc.json)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,18 +209,8 @@ func TestConfigErrors(t *testing.T) {
 		{"n_inner zero", `{"model_type":"gpt2","n_inner":0}`, []string{"n_inner must be positive"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := buildJSON(t, tc.json)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error is not one line: %q", err)
-			}
+			_, err := familytest.BuildJSON(t, tc.json)
+			familytest.ErrorMentions(t, err, tc.want...)
 		})
 	}
 }

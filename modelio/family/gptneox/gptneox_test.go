@@ -6,41 +6,13 @@ import (
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio/arch"
-	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/gptneox"
 	"github.com/layerscope/layerscope/render"
 )
 
-func buildCfg(t *testing.T, cfg *config.Config) (*arch.Spec, error) {
-	t.Helper()
-	f, ok := arch.Lookup("gpt_neox")
-	if !ok {
-		t.Fatal("gpt_neox is not registered")
-	}
-	return f.Build(cfg)
-}
-
-func buildFile(t *testing.T, file string) *arch.Spec {
-	t.Helper()
-	cfg, err := config.ReadFile("../../gallery/configs/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := buildCfg(t, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
-
-func buildJSON(t *testing.T, js string) (*arch.Spec, error) {
-	t.Helper()
-	cfg, err := config.Parse("test.json", []byte(js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buildCfg(t, cfg)
-}
+// pythia70mFile is the gallery config the tests below build.
+const pythia70mFile = familytest.GalleryDir + "EleutherAI__pythia-70m.config.json"
 
 // pythia70mCausal is print(model) of EleutherAI/pythia-70m under transformers 4.55, derived from
 // modeling_gpt_neox.py there: GPTNeoXLayer registers its two norms and two dropouts before attention
@@ -109,7 +81,7 @@ func TestGalleryPrints(t *testing.T) {
 		{"EleutherAI__pythia-70m.config.json", pythia70mCausal, pythia70mBase, 70_426_624, 70_426_624 - 50304*512},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			spec := buildFile(t, tc.file)
+			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.file)
 			if got := render.ModuleTree(spec.Root); got != tc.causal {
 				t.Errorf("causal print differs:\n%s", got)
 			}
@@ -137,15 +109,15 @@ func TestHyper(t *testing.T) {
 		ParallelBlock: true, Positional: arch.PosRoPE, RotaryFraction: 0.25, RopeTheta: 10000,
 		AttentionBias: true, MLPBias: true,
 	}
-	if got := buildFile(t, "EleutherAI__pythia-70m.config.json").Hyper; !reflect.DeepEqual(got, want) {
+	if got := familytest.BuildFile(t, pythia70mFile).Hyper; !reflect.DeepEqual(got, want) {
 		t.Errorf("Hyper = %+v\nwant  %+v", got, want)
 	}
 }
 
 func TestRoles(t *testing.T) {
-	spec := buildFile(t, "EleutherAI__pythia-70m.config.json")
+	spec := familytest.BuildFile(t, pythia70mFile)
 	const layer = "gpt_neox.layers.0"
-	for path, want := range map[string]arch.Role{
+	familytest.SameRoles(t, spec.Root, map[string]arch.Role{
 		"gpt_neox":                           arch.RoleModel,
 		"gpt_neox.embed_in":                  arch.RoleTokenEmbedding,
 		"gpt_neox.layers":                    arch.RoleBlocks,
@@ -160,16 +132,7 @@ func TestRoles(t *testing.T) {
 		layer + ".mlp.dense_4h_to_h":         arch.RoleDown,
 		"gpt_neox.final_layer_norm":          arch.RoleFinalNorm,
 		"embed_out":                          arch.RoleLMHead,
-	} {
-		m := spec.Root.Find(path)
-		if m == nil {
-			t.Errorf("%s: missing", path)
-			continue
-		}
-		if m.Role != want {
-			t.Errorf("%s: role %v, want %v", path, m.Role, want)
-		}
-	}
+	})
 	if spec.Root.Find("embed_out").Tied {
 		t.Error("embed_out is tied, but pythia sets tie_word_embeddings false")
 	}
@@ -237,7 +200,7 @@ func TestVariants(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec, err := buildJSON(t, tc.json)
+			spec, err := familytest.BuildJSON(t, tc.json)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -263,18 +226,8 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown activation", `{"model_type":"gpt_neox","hidden_act":"geglu"}`, []string{"hidden_act", "geglu"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := buildJSON(t, tc.json)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error is not one line: %q", err)
-			}
+			_, err := familytest.BuildJSON(t, tc.json)
+			familytest.ErrorMentions(t, err, tc.want...)
 		})
 	}
 }

@@ -1,11 +1,9 @@
 package llama_test
 
 import (
-	"os"
 	"testing"
 
-	"github.com/layerscope/layerscope/modelio/arch"
-	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/llama"
 	"github.com/layerscope/layerscope/render"
 )
@@ -38,27 +36,10 @@ const llama32Print = `LlamaForCausalLM(
   (lm_head): Linear(in_features=2048, out_features=128256, bias=False)
 )`
 
-func build(t *testing.T, file string) *arch.Spec {
-	t.Helper()
-	cfg, err := config.ReadFile("../../gallery/configs/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, ok := arch.Lookup(cfg.String("model_type", ""))
-	if !ok {
-		t.Fatalf("no family for %s", file)
-	}
-	spec, err := f.Build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
-
 func TestLlama32Print(t *testing.T) {
-	got := render.ModuleTree(build(t, "meta-llama__Llama-3.2-1B.config.json").Root)
+	spec := familytest.BuildFile(t, familytest.GalleryDir+"meta-llama__Llama-3.2-1B.config.json")
+	got := render.ModuleTree(spec.Root)
 	if got != llama32Print {
-		os.WriteFile("/tmp/probe/got.txt", []byte(got), 0o644)
 		t.Fatalf("print differs:\n%s", got)
 	}
 }

@@ -6,41 +6,13 @@ import (
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio/arch"
-	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/opt"
 	"github.com/layerscope/layerscope/render"
 )
 
-func buildCfg(t *testing.T, cfg *config.Config) (*arch.Spec, error) {
-	t.Helper()
-	f, ok := arch.Lookup("opt")
-	if !ok {
-		t.Fatal("opt is not registered")
-	}
-	return f.Build(cfg)
-}
-
-func buildFile(t *testing.T, file string) *arch.Spec {
-	t.Helper()
-	cfg, err := config.ReadFile("../../gallery/configs/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := buildCfg(t, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
-
-func buildJSON(t *testing.T, js string) (*arch.Spec, error) {
-	t.Helper()
-	cfg, err := config.Parse("test.json", []byte(js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buildCfg(t, cfg)
-}
+// opt125mFile is the gallery config the tests below build.
+const opt125mFile = familytest.GalleryDir + "facebook__opt-125m.config.json"
 
 func TestGalleryPrints(t *testing.T) {
 	for _, tc := range []struct {
@@ -51,7 +23,7 @@ func TestGalleryPrints(t *testing.T) {
 		{"facebook__opt-125m.config.json", opt125mCausal, opt125mBase, 125_239_296},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			spec := buildFile(t, tc.file)
+			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.file)
 			if got := render.ModuleTree(spec.Root); got != tc.causal {
 				t.Errorf("causal print differs:\n%s", got)
 			}
@@ -81,15 +53,15 @@ func TestHyper(t *testing.T) {
 		MaxPositions: 2048, MLP: arch.MLPClassic, Activation: "relu", Norm: arch.NormLayer,
 		NormsPerBlock: 2, Positional: arch.PosLearned, TiedEmbeddings: true, AttentionBias: true, MLPBias: true,
 	}
-	if got := buildFile(t, "facebook__opt-125m.config.json").Hyper; !reflect.DeepEqual(got, want) {
+	if got := familytest.BuildFile(t, opt125mFile).Hyper; !reflect.DeepEqual(got, want) {
 		t.Errorf("Hyper = %+v\nwant  %+v", got, want)
 	}
 }
 
 func TestRoles(t *testing.T) {
-	spec := buildFile(t, "facebook__opt-125m.config.json")
+	spec := familytest.BuildFile(t, opt125mFile)
 	const layer = "model.decoder.layers.0"
-	for path, want := range map[string]arch.Role{
+	familytest.SameRoles(t, spec.Root, map[string]arch.Role{
 		"model":                          arch.RoleModel,
 		"model.decoder.embed_tokens":     arch.RoleTokenEmbedding,
 		"model.decoder.embed_positions":  arch.RolePosEmbedding,
@@ -106,16 +78,7 @@ func TestRoles(t *testing.T) {
 		layer + ".fc2":                   arch.RoleDown,
 		layer + ".final_layer_norm":      arch.RoleNorm,
 		"lm_head":                        arch.RoleLMHead,
-	} {
-		m := spec.Root.Find(path)
-		if m == nil {
-			t.Errorf("%s: missing", path)
-			continue
-		}
-		if m.Role != want {
-			t.Errorf("%s: role %v, want %v", path, m.Role, want)
-		}
-	}
+	})
 	if !spec.Root.Find("lm_head").Tied {
 		t.Error("lm_head is not tied; OPTConfig's tie_word_embeddings defaults to true")
 	}
@@ -213,7 +176,7 @@ func TestVariants(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec, err := buildJSON(t, tc.json)
+			spec, err := familytest.BuildJSON(t, tc.json)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -249,18 +212,8 @@ func TestConfigErrors(t *testing.T) {
 		{"no elementwise affine", `{"model_type":"opt","layer_norm_elementwise_affine":false}`, []string{"layer_norm_elementwise_affine"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := buildJSON(t, tc.json)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error is not one line: %q", err)
-			}
+			_, err := familytest.BuildJSON(t, tc.json)
+			familytest.ErrorMentions(t, err, tc.want...)
 		})
 	}
 }

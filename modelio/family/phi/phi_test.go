@@ -1,85 +1,15 @@
 package phi_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio/arch"
-	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/phi"
 	"github.com/layerscope/layerscope/render"
 )
-
-const gallery = "../../gallery/configs/"
-
-// load reads a config.json and applies edits to its top-level keys; a nil value deletes the key.
-func load(t *testing.T, path string, edits map[string]any) *config.Config {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range edits {
-		if v == nil {
-			delete(raw, k)
-		} else {
-			raw[k] = v
-		}
-	}
-	if data, err = json.Marshal(raw); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(path, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-func build(t *testing.T, cfg *config.Config) (*arch.Spec, error) {
-	t.Helper()
-	f, ok := arch.Lookup(cfg.String("model_type", ""))
-	if !ok {
-		t.Fatalf("no family registered for model_type %q", cfg.String("model_type", ""))
-	}
-	return f.Build(cfg)
-}
-
-// samePrint compares a print with a golden file (which ends in a newline, as print() writes it).
-func samePrint(t *testing.T, got, goldenPath string) {
-	t.Helper()
-	want, err := os.ReadFile(goldenPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := strings.TrimSuffix(string(want), "\n")
-	if got == w {
-		return
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(w, "\n")
-	for i := 0; i < len(gl) || i < len(wl); i++ {
-		var g, x string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			x = wl[i]
-		}
-		if g != x {
-			t.Fatalf("print differs from %s at line %d:\n got: %q\nwant: %q\nwhole print:\n%s", goldenPath, i+1, g, x, got)
-		}
-	}
-}
 
 func TestGallery(t *testing.T) {
 	tests := []struct {
@@ -100,12 +30,9 @@ func TestGallery(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.stem, func(t *testing.T) {
-			spec, err := build(t, load(t, gallery+tc.stem+".config.json", nil))
-			if err != nil {
-				t.Fatal(err)
-			}
-			samePrint(t, render.ModuleTree(spec.Root), "testdata/"+tc.stem+".causal.txt")
-			samePrint(t, render.ModuleTree(spec.Base()), "testdata/"+tc.stem+".base.txt")
+			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.stem+".config.json")
+			familytest.SamePrint(t, render.ModuleTree(spec.Root), "testdata/"+tc.stem+".causal.txt")
+			familytest.SamePrint(t, render.ModuleTree(spec.Base()), "testdata/"+tc.stem+".base.txt")
 			if got := spec.Root.NumParams(); got != tc.total {
 				t.Errorf("NumParams = %d, want %d", got, tc.total)
 			}
@@ -117,7 +44,7 @@ func TestGallery(t *testing.T) {
 }
 
 func TestVariants(t *testing.T) {
-	phi2 := gallery + "microsoft__phi-2.config.json"
+	phi2 := familytest.GalleryDir + "microsoft__phi-2.config.json"
 	tests := []struct {
 		name  string
 		edits map[string]any
@@ -159,17 +86,14 @@ func TestVariants(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			spec, err := build(t, load(t, phi2, tc.edits))
-			if err != nil {
-				t.Fatal(err)
-			}
+			spec := familytest.MustBuild(t, familytest.Load(t, phi2, tc.edits))
 			tc.check(t, spec)
 		})
 	}
 }
 
 func TestConfigErrors(t *testing.T) {
-	phi2 := gallery + "microsoft__phi-2.config.json"
+	phi2 := familytest.GalleryDir + "microsoft__phi-2.config.json"
 	tests := []struct {
 		name  string
 		edits map[string]any
@@ -190,7 +114,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := build(t, load(t, phi2, tc.edits))
+			_, err := familytest.Build(t, familytest.Load(t, phi2, tc.edits))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}

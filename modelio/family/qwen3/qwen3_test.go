@@ -1,65 +1,21 @@
 package qwen3_test
 
 import (
-	"encoding/json"
-	"os"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio/arch"
-	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/qwen3"
 	"github.com/layerscope/layerscope/render"
 )
 
 const (
-	galleryDir = "../../gallery/configs/"
 	fixtureDir = "../../../testdata/fixtures/qwen3/"
+	qwen06b    = familytest.GalleryDir + "Qwen__Qwen3-0.6B.config.json"
 )
-
-// readJSON decodes a config file into a map that tests can edit before building.
-func readJSON(t *testing.T, path string) map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// build runs the registered qwen3 family on a config map, through JSON as a real file would go.
-func build(t *testing.T, raw map[string]any) (*arch.Spec, error) {
-	t.Helper()
-	data, err := json.Marshal(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse("config.json", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, ok := arch.Lookup("qwen3")
-	if !ok {
-		t.Fatal("qwen3 is not registered")
-	}
-	return f.Build(cfg)
-}
-
-func mustBuild(t *testing.T, raw map[string]any) *arch.Spec {
-	t.Helper()
-	spec, err := build(t, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
 
 // The prints are the transformers 5.17 prints of ../../../.scratch/trees-transformers-5.17 with
 // SiLUActivation() written SiLU(), as 4.55 prints nn.SiLU; totals are the real ones (tied counted once).
@@ -72,18 +28,12 @@ func TestGallery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.config, func(t *testing.T) {
-			spec := mustBuild(t, readJSON(t, galleryDir+tt.config))
+			spec := familytest.BuildFile(t, familytest.GalleryDir+tt.config)
 			for _, c := range []struct {
 				file string
 				m    *arch.Module
 			}{{tt.causal, spec.Root}, {tt.base, spec.Base()}} {
-				want, err := os.ReadFile("testdata/" + c.file)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := render.ModuleTree(c.m); got != strings.TrimSuffix(string(want), "\n") {
-					t.Errorf("%s: print differs:\n%s", c.file, got)
-				}
+				familytest.SamePrint(t, render.ModuleTree(c.m), "testdata/"+c.file)
 				if got := c.m.NumParams(); got != tt.total {
 					t.Errorf("%s: %d parameters, want %d", c.file, got, tt.total)
 				}
@@ -93,7 +43,7 @@ func TestGallery(t *testing.T) {
 }
 
 func TestHyper(t *testing.T) {
-	h := mustBuild(t, readJSON(t, galleryDir+"Qwen__Qwen3-0.6B.config.json")).Hyper
+	h := familytest.BuildFile(t, qwen06b).Hyper
 	want := arch.Hyper{
 		Layers: 28, Hidden: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, Intermediate: 3072, Vocab: 151936,
 		MaxPositions: 40960, MLP: arch.MLPGLU, Activation: "silu", Norm: arch.NormRMS, NormsPerBlock: 2,
@@ -107,8 +57,8 @@ func TestHyper(t *testing.T) {
 // The fixture was saved by transformers 5.17 (rope_parameters, layer_types) and by 4.51 (rope_theta);
 // both must describe the same model, the one whose tensors the fixture holds.
 func TestFixtureVersions(t *testing.T) {
-	v5 := mustBuild(t, readJSON(t, fixtureDir+"config.json"))
-	v4 := mustBuild(t, readJSON(t, fixtureDir+"config.v4.json"))
+	v5 := familytest.BuildFile(t, fixtureDir+"config.json")
+	v4 := familytest.BuildFile(t, fixtureDir+"config.v4.json")
 	if a, b := render.ModuleTree(v5.Root), render.ModuleTree(v4.Root); a != b {
 		t.Errorf("trees differ:\nv5:\n%s\nv4:\n%s", a, b)
 	}
@@ -119,25 +69,7 @@ func TestFixtureVersions(t *testing.T) {
 		t.Errorf("rope_parameters.rope_theta: got %v, want 1e6", v5.Hyper.RopeTheta)
 	}
 
-	var expected struct {
-		Names []string `json:"saved_tensor_names"`
-	}
-	data, err := os.ReadFile(fixtureDir + "expected.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &expected); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, p := range v5.Root.Params("") {
-		names = append(names, p.Name)
-	}
-	slices.Sort(names)
-	slices.Sort(expected.Names)
-	if !slices.Equal(names, expected.Names) {
-		t.Errorf("tensor names:\n got %v\nwant %v", names, expected.Names)
-	}
+	familytest.SameTensorNames(t, v5.Root, fixtureDir+"expected.json")
 }
 
 // Edits of Qwen3-0.6B's config and what they must change.
@@ -210,9 +142,9 @@ func TestConfigVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw := readJSON(t, galleryDir+"Qwen__Qwen3-0.6B.config.json")
-			edit(raw, tt.edit)
-			tt.check(t, mustBuild(t, raw))
+			raw := familytest.ReadJSON(t, qwen06b)
+			familytest.Edit(t, raw, tt.edit)
+			tt.check(t, familytest.MustBuild(t, familytest.Parse(t, qwen06b, raw)))
 		})
 	}
 }
@@ -233,28 +165,12 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			raw := readJSON(t, galleryDir+"Qwen__Qwen3-0.6B.config.json")
-			edit(raw, tt.edit)
-			_, err := build(t, raw)
+			raw := familytest.ReadJSON(t, qwen06b)
+			familytest.Edit(t, raw, tt.edit)
+			_, err := familytest.Build(t, familytest.Parse(t, qwen06b, raw))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
-	}
-}
-
-// edit sets the keys of e in raw; the key "-" names a key, or keys, to delete instead.
-func edit(raw, e map[string]any) {
-	for k, v := range e {
-		switch {
-		case k != "-":
-			raw[k] = v
-		case reflect.TypeOf(v).Kind() == reflect.String:
-			delete(raw, v.(string))
-		default:
-			for _, k := range v.([]string) {
-				delete(raw, k)
-			}
-		}
 	}
 }
