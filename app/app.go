@@ -1,92 +1,42 @@
-// Package app is the Fyne desktop application: the window, its menus, drag-and-drop and dialogs.
+// Package app is the Fyne desktop application: the window with the drawn block stack, its side panel
+// (the selected part, key facts, module tree, comparison), menus, drag-and-drop, dialogs and settings.
 //
-// For now the window shows the key facts and the module tree of one model as text; the drawn block
-// stack arrives with the desktop-app issue.
+// The logic it shows lives elsewhere: modelio opens models, render lays out and exports the diagram,
+// widgets draws it. This package wires them to a window, keeps slow work off the UI goroutine and
+// reaches back to the UI through fyne.Do.
 package app
 
 import (
 	"fmt"
+	"os"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/widget"
 
-	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/gallery"
-	"github.com/layerscope/layerscope/render"
 )
 
 // ID is the application id, as in FyneApp.toml.
 const ID = "io.github.layerscope"
 
 // Run opens the window on path (a folder, file or gallery name; "" for the default gallery model) and
-// returns when the window closes.
+// returns when the window closes. A path that names nothing at all is reported before any window opens,
+// as the other commands do; anything else that goes wrong while opening shows in the window.
 func Run(path string) error {
 	if path == "" {
 		path = gallery.Default
 	}
-	m, err := modelio.Open(path)
-	if err != nil {
-		return err
+	if _, err := os.Stat(path); err != nil {
+		if _, ok := gallery.Find(path); !ok {
+			return fmt.Errorf("%s: no such file or folder, and no gallery model of that name (see: layerscope gallery)", path)
+		}
 	}
 	a := fyneapp.NewWithID(ID)
-	w := a.NewWindow("Layerscope")
-	v := newModelView(w)
-	v.show(m)
-	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) {
-		if len(uris) > 0 {
-			v.open(uris[0].Path())
-		}
-	})
-	w.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("File",
-		fyne.NewMenuItem("Open Folder…", func() {
-			dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-				if err == nil && u != nil {
-					v.open(u.Path())
-				}
-			}, w)
-		}),
-	)))
-	w.Resize(fyne.NewSize(1280, 720))
-	w.ShowAndRun()
+	w := newWindow(a)
+	w.win.Resize(fyne.NewSize(1280, 720))
+	w.win.SetMaster()
+	w.testHook() // before the first load, whose end it waits for
+	w.open([]string{path}, false)
+	w.win.ShowAndRun()
 	return nil
-}
-
-// modelView shows one model's facts and module tree.
-type modelView struct {
-	win   fyne.Window
-	facts *widget.TextGrid
-	tree  *widget.TextGrid
-}
-
-func newModelView(w fyne.Window) *modelView {
-	v := &modelView{win: w, facts: widget.NewTextGrid(), tree: widget.NewTextGrid()}
-	tabs := container.NewAppTabs(
-		container.NewTabItem("Key facts", container.NewScroll(v.facts)),
-		container.NewTabItem("Module tree", container.NewScroll(v.tree)),
-	)
-	w.SetContent(tabs)
-	return v
-}
-
-// open loads a model off the UI goroutine and shows it, or an error dialog in plain words.
-func (v *modelView) open(path string) {
-	go func() {
-		m, err := modelio.Open(path)
-		fyne.Do(func() {
-			if err != nil {
-				dialog.ShowError(err, v.win)
-				return
-			}
-			v.show(m)
-		})
-	}()
-}
-
-func (v *modelView) show(m *modelio.Model) {
-	v.win.SetTitle(fmt.Sprintf("Layerscope — %s", m.Name))
-	v.facts.SetText(m.Facts().Text())
-	v.tree.SetText(render.ModuleTree(m.Spec.Root))
 }

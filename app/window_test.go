@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"image/draw"
 	"image/png"
 	"os"
 	"os/exec"
@@ -11,11 +12,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/weights/weightstest"
 )
 
 // TestRealWindow builds the real binary, starts it on a gallery model under the X display (make test
 // runs it inside xvfb-run), and checks what a person would see: a window titled with the model's name
-// and a screenshot that is not blank.
+// and a screenshot that is not blank. Then it drops a model folder on the window through the app's own
+// drop handler (the LAYERSCOPE_TEST_DROP test hook: X drag-and-drop cannot be scripted reliably) and
+// checks that the title names the folder's model and that the new screenshot shows something else.
 func TestRealWindow(t *testing.T) {
 	if os.Getenv("DISPLAY") == "" {
 		if os.Getenv("LAYERSCOPE_REQUIRE_DISPLAY") != "" {
@@ -34,33 +40,63 @@ func TestRealWindow(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	model := tinyModelFolder(t, filepath.Join(dir, "tiny-dropped-llama"))
+	trigger := filepath.Join(dir, "drop-now")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "llama-3.2-1b")
 	cmd.Stderr = &stderr
+	cmd.Env = append(os.Environ(), "LAYERSCOPE_TEST_DROP="+model, "LAYERSCOPE_TEST_DROP_WAIT="+trigger,
+		"HF_HUB_CACHE="+filepath.Join(dir, "hf"), "HOME="+dir) // a clean preferences folder and cache
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cancel(); _ = cmd.Wait() }()
 
-	const title = "Layerscope — llama-3.2-1b"
+	waitTitle(t, "Layerscope — llama-3.2-1b", &stderr)
+	first := screenshot(t, filepath.Join(dir, "shot.png"), os.Getenv("LAYERSCOPE_SHOT"))
+
+	if err := os.WriteFile(trigger, nil, 0o644); err != nil { // the hook now drops the folder
+		t.Fatal(err)
+	}
+	waitTitle(t, "Layerscope — tiny-dropped-llama", &stderr)
+	keep := os.Getenv("LAYERSCOPE_SHOT")
+	if keep != "" {
+		keep = strings.TrimSuffix(keep, ".png") + "-dropped.png"
+	}
+	second := screenshot(t, filepath.Join(dir, "shot-dropped.png"), keep)
+	if bytes.Equal(first.Pix, second.Pix) {
+		t.Error("the screenshot after the drop is identical to the one before")
+	}
+}
+
+// waitTitle waits until a window with the title exists.
+func waitTitle(t *testing.T, title string, stderr *bytes.Buffer) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second) // a generous bound on a loaded CI machine, not a speed check
 	for {
 		out, _ := exec.Command("xwininfo", "-root", "-tree").Output()
 		if strings.Contains(string(out), `"`+title+`"`) {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
+			if keep := os.Getenv("LAYERSCOPE_SHOT"); keep != "" { // what the window showed instead
+				exec.Command("import", "-window", "root", strings.TrimSuffix(keep, ".png")+"-failed.png").Run()
+			}
 			t.Fatalf("no window titled %q appeared; app stderr:\n%s\nwindows:\n%s", title, stderr.String(), out)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	time.Sleep(2 * time.Second) // let the first frame be drawn before the screenshot
+}
 
-	shot := filepath.Join(dir, "shot.png")
-	if keep := os.Getenv("LAYERSCOPE_SHOT"); keep != "" {
+// screenshot waits for the frame to be drawn, captures the screen into shot (or keep, when set) and
+// checks that it is not blank.
+func screenshot(t *testing.T, shot, keep string) *image.RGBA {
+	t.Helper()
+	time.Sleep(2 * time.Second) // let the frame be drawn before the screenshot
+	if keep != "" {
 		shot = keep
 	}
 	if out, err := exec.Command("import", "-window", "root", shot).CombinedOutput(); err != nil {
@@ -76,8 +112,36 @@ func TestRealWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := distinctColours(img, 64); n < 8 {
-		t.Fatalf("screenshot looks blank: %d distinct colours", n)
+		t.Fatalf("screenshot %s looks blank: %d distinct colours", shot, n)
 	}
+	rgba := image.NewRGBA(img.Bounds())
+	draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
+	return rgba
+}
+
+// tinyModelFolder writes a model folder at dir: the config.json of a small llama and real safetensors
+// holding every tensor the family expects (as modelio/open_test.go does).
+func tinyModelFolder(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
+ "intermediate_size": 160, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
+ "vocab_size": 100, "rms_norm_eps": 1e-05, "tie_word_embeddings": true, "torch_dtype": "bfloat16"}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []weightstest.Spec
+	for _, p := range m.Spec.Root.Params("") {
+		specs = append(specs, weightstest.T(p.Name, "BF16", p.Shape...))
+	}
+	weightstest.WriteFile(t, filepath.Join(dir, "model.safetensors"), specs)
+	return dir
 }
 
 // distinctColours counts different colours up to limit, sampling every pixel.

@@ -36,6 +36,8 @@ func init() {
 		{"tree", "[--base] MODEL", "print the module tree exactly as transformers' print(model) shows it", runTree},
 		{"facts", "[--json] MODEL", "list parameters, memory and the key characteristics", runFacts},
 		{"gallery", "", "list the built-in models (every command accepts their names)", runGallery},
+		{"diagram", "MODEL... -o FILE", "draw up to five models side by side to FILE.png or FILE.svg (--scale N, --theme dark)", runDiagram},
+		{"tokenize", "MODEL [--text FILE] [--json] [--plain] [STRING]", "show the token ids and pieces of a text (the folder needs tokenizer.json)", runTokenize},
 		{"help", "", "show this help", func(env *Env, _ []string) error { usage(env.Stdout); return nil }},
 	}
 }

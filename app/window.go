@@ -1,0 +1,479 @@
+package app
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/render"
+	"github.com/layerscope/layerscope/widgets"
+)
+
+// maxCompare is how many models fit side by side: five columns of the narrowest readable width fill a
+// 1280-wide projector (render's minColumn).
+const maxCompare = 5
+
+// Window is Layerscope's main window: a toolbar, the drawn stack in the centre, the side panel (the
+// selected part, key facts, module tree, comparison) on the right and a status line below.
+type Window struct {
+	app    fyne.App
+	win    fyne.Window
+	theme  *appTheme
+	recent recentList
+
+	// models are drawn side by side (one unless comparing); models[focus] fills the facts and tree.
+	models []*modelio.Model
+	focus  int
+
+	view    *widgets.DiagramView
+	scroll  *container.Scroll
+	autoFit bool // the zoom follows the window until the user zooms by hand
+
+	selection *selectionPanel
+	facts     *factsPanel
+	tree      *treePanel
+	compare   *comparePanel
+	tabs      *container.AppTabs
+	split     *container.Split
+	side      fyne.CanvasObject
+	sideShown bool
+
+	banner    *banner
+	status    *widget.Label
+	busy      *fyne.Container
+	busyLabel *widget.Label
+	zoomLabel *widget.Label
+	gallery   *widget.Select
+	labelled  []labelledButton // toolbar buttons whose labels hide while presenting
+	statusBar fyne.CanvasObject
+	syncing   bool // set while the window updates the gallery picker itself
+	empty     fyne.CanvasObject
+	stack     *fyne.Container // the diagram or the empty state
+
+	hfModels []hfModel // the local Hugging Face cache, scanned in the background
+
+	loadSeq int            // the newest load; an older one that finishes late is ignored
+	loads   sync.WaitGroup // running loads, for tests
+	onShown []func()       // run once after the next model is shown (the test hook)
+}
+
+// newWindow builds the window on a (the real app or Fyne's test app) without showing it.
+func newWindow(a fyne.App) *Window {
+	w := &Window{app: a, win: a.NewWindow("Layerscope"), recent: recentList{a.Preferences()}, autoFit: true, sideShown: true}
+	w.theme = &appTheme{dark: a.Preferences().Bool(prefDark)}
+	a.Settings().SetTheme(w.theme)
+
+	w.view = widgets.NewDiagramView()
+	w.view.SetOptions(render.Options{Theme: w.theme.diagramTheme()})
+	w.view.OnSelect = w.selected
+	w.view.OnHover = w.hovered
+	// Centred: a single model's stack sits in the middle of the space, not against its left edge.
+	w.scroll = container.NewScroll(container.NewCenter(w.view))
+
+	w.selection = newSelectionPanel()
+	w.facts = newFactsPanel()
+	w.tree = newTreePanel(w)
+	w.compare = newComparePanel(w)
+	w.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Facts", theme.InfoIcon(), w.facts.content),
+		container.NewTabItemWithIcon("Module tree", theme.ListIcon(), w.tree.content),
+		container.NewTabItemWithIcon("Compare", theme.ViewRestoreIcon(), w.compare.content),
+	)
+	// The selection above the tabs, in a split the lecturer can drag: a part's tensors stay in view while
+	// the facts or the tree are read below.
+	sideSplit := container.NewVSplit(w.selection.content, w.tabs)
+	sideSplit.Offset = 0.33
+	w.side = sideSplit
+
+	w.banner = newBanner()
+	w.status = widget.NewLabel("")
+	w.status.Truncation = fyne.TextTruncateEllipsis
+	w.busyLabel = widget.NewLabel("")
+	w.busyLabel.Truncation = fyne.TextTruncateEllipsis
+	bar := widget.NewProgressBarInfinite()
+	w.busy = container.NewHBox(atLeast(12, w.busyLabel), container.NewGridWrap(fyne.NewSize(120, bar.MinSize().Height), bar))
+	w.busy.Hide()
+	w.zoomLabel = widget.NewLabelWithStyle("100%", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
+
+	w.empty = w.emptyState()
+	w.stack = container.NewStack(w.scroll, w.empty)
+	w.scroll.Hide()
+	centre := container.NewBorder(w.banner.content, nil, nil, nil, container.New(&resizeWatcher{onResize: w.resized}, w.stack))
+	w.banner.parent = centre
+	w.split = container.NewHSplit(centre, w.side)
+	w.split.Offset = 0.66
+
+	w.status.SetText(w.hint())
+	w.statusBar = container.NewVBox(widget.NewSeparator(), w.status)
+	w.win.SetContent(container.NewBorder(
+		container.NewVBox(w.toolbar(), widget.NewSeparator()),
+		w.statusBar,
+		nil, nil, w.split))
+
+	w.win.SetOnDropped(w.dropped)
+	w.installKeys()
+	w.refreshModelPanels()
+	w.refreshMenus()
+	w.refreshChrome()
+	w.scanHFCacheLater()
+	return w
+}
+
+// toolbar is the row of the commands used most: open, the gallery, compare, zoom, theme, present.
+func (w *Window) toolbar() fyne.CanvasObject {
+	var ids []string
+	for _, e := range gallery.All() {
+		ids = append(ids, e.ID)
+	}
+	w.gallery = widget.NewSelect(ids, func(id string) {
+		if w.syncing || id == "" {
+			return
+		}
+		w.win.Canvas().Unfocus() // give the arrow keys back to the stack
+		w.open([]string{id}, false)
+	})
+	w.gallery.PlaceHolder = "Gallery: pick a model…"
+	galleryBox := atLeast(18, w.gallery) // room for "microsoft/Phi-4-mini-instruct"
+
+	// Buttons carry their labels in the normal theme and only their icons while presenting, where the
+	// labels at 1.6× would push the toolbar past a 1280-wide screen.
+	button := func(label string, icon fyne.Resource, fn func()) *widget.Button {
+		b := widget.NewButtonWithIcon(label, icon, fn)
+		b.Importance = widget.LowImportance
+		if label != "" {
+			w.labelled = append(w.labelled, labelledButton{b, label})
+		}
+		return b
+	}
+	open := button("Open…", theme.FolderOpenIcon(), w.openFolderDialog)
+	var add *widget.Button
+	add = button("Add to comparison", theme.ContentAddIcon(), func() { w.popUpAddMenu(add) })
+	zoomOut := button("", theme.ZoomOutIcon(), w.zoomOut)
+	zoomIn := button("", theme.ZoomInIcon(), w.zoomIn)
+	fit := button("Fit", theme.ZoomFitIcon(), w.fit)
+	dark := button("", theme.ColorPaletteIcon(), func() { w.setDark(!w.theme.dark) })
+	present := button("Present", theme.MediaPlayIcon(), func() { w.setPresenting(!w.theme.present) })
+	panel := button("Panel", theme.ViewRestoreIcon(), w.toggleSide)
+
+	// The progress of a load sits in the toolbar, which stays on screen while presenting.
+	return container.NewHBox(open, galleryBox, add, w.busy, layout.NewSpacer(),
+		zoomOut, atLeast(3.5, w.zoomLabel), zoomIn, fit, widget.NewSeparator(), dark, present, panel)
+}
+
+// labelledButton is a toolbar button and its label.
+type labelledButton struct {
+	b     *widget.Button
+	label string
+}
+
+// emptyState is what the centre shows with no model: how to get one.
+func (w *Window) emptyState() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("Drop a model folder here", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameHeadingText
+	sub := widget.NewLabelWithStyle("a Hugging Face folder, a config.json or .safetensors files,\nor pick a model from the gallery",
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	open := widget.NewButtonWithIcon("Open Folder…", theme.FolderOpenIcon(), w.openFolderDialog)
+	open.Importance = widget.HighImportance
+	def := widget.NewButton("Show "+gallery.Default, func() { w.open([]string{gallery.Default}, false) })
+	return container.NewCenter(container.NewVBox(title, sub, container.NewCenter(container.NewHBox(open, def))))
+}
+
+// show draws the models: it is where every load ends.
+func (w *Window) show(models []*modelio.Model) {
+	w.models = models
+	if w.focus >= len(models) {
+		w.focus = 0
+	}
+	var rm []render.Model
+	for _, m := range models {
+		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch})
+	}
+	// Unfolded groups name models by index: a new set of models starts folded.
+	opts := w.view.Options()
+	opts.Unfold = nil
+	w.view.SetOptions(opts)
+	w.view.SetModels(rm)
+	if len(models) == 0 {
+		w.scroll.Hide()
+		w.empty.Show()
+	} else {
+		w.empty.Hide()
+		w.scroll.Show()
+	}
+	w.autoFit = true
+	w.fitNow()
+	w.selection.clear()
+	w.status.SetText(w.hint())
+	w.refreshModelPanels()
+	w.split.Refresh() // the side panel's minimum width may have changed with the panels
+	w.refreshMenus()
+	w.refreshChrome()
+	for _, f := range w.onShown {
+		go f()
+	}
+	w.onShown = nil
+}
+
+// refreshModelPanels fills the facts, the tree and the comparison from the models and the focus.
+func (w *Window) refreshModelPanels() {
+	var m *modelio.Model
+	if len(w.models) > 0 {
+		m = w.models[w.focus]
+	}
+	w.facts.show(m, len(w.models) > 1)
+	w.tree.show(m)
+	w.compare.show(w.models)
+}
+
+// refreshChrome updates the title, the gallery picker and the zoom readout.
+func (w *Window) refreshChrome() {
+	w.win.SetTitle(windowTitle(w.models))
+	w.syncing = true
+	if len(w.models) == 1 {
+		if e, ok := gallery.Find(w.models[0].Name); ok && w.models[0].Path == "" {
+			w.gallery.SetSelected(e.ID)
+		} else {
+			w.gallery.ClearSelected()
+		}
+	} else {
+		w.gallery.ClearSelected()
+	}
+	w.syncing = false
+	for _, lb := range w.labelled {
+		if text := map[bool]string{false: lb.label, true: ""}[w.theme.present]; lb.b.Text != text {
+			lb.b.SetText(text)
+		}
+	}
+	if len(w.models) == 0 {
+		w.zoomLabel.SetText("—")
+	} else {
+		w.zoomLabel.SetText(fmt.Sprintf("%3.0f%%", w.view.Zoom()*100))
+	}
+}
+
+// windowTitle is "Layerscope — llama-3.2-1b", or the models compared joined by "vs".
+func windowTitle(models []*modelio.Model) string {
+	if len(models) == 0 {
+		return "Layerscope"
+	}
+	var names []string
+	for _, m := range models {
+		names = append(names, m.Name)
+	}
+	return "Layerscope — " + strings.Join(names, " vs ")
+}
+
+// selected follows a click or an arrow key in the diagram: the side panel shows the part, and the facts
+// and tree follow the model it belongs to.
+func (w *Window) selected(ref render.Ref, it *render.Item) {
+	if w.autoFit {
+		w.fitNow() // a tap on a folded card's header unfolds it: the stack grew
+	}
+	if ref.Model >= 0 && ref.Model < len(w.models) && ref.Model != w.focus {
+		w.focus = ref.Model
+		w.refreshModelPanels()
+	}
+	if ref.Model < 0 || ref.Model >= len(w.models) {
+		w.selection.clear()
+		return
+	}
+	w.selection.show(w.models[ref.Model], ref, it)
+}
+
+// hovered shows the item under the pointer in the status line.
+func (w *Window) hovered(it *render.Item) {
+	switch {
+	case it == nil:
+		w.status.SetText(w.hint())
+	case it.Tip != "":
+		w.status.SetText(it.Tip)
+	default:
+		w.status.SetText(it.Text)
+	}
+}
+
+// hint is the status line's resting text: what the keyboard does.
+func (w *Window) hint() string {
+	if len(w.models) == 0 {
+		return "Drop a model folder on the window, or pick one from the gallery"
+	}
+	return "Click a bar for its tensors · ↑↓ blocks · ←→ projections · Enter unfolds · +/− zoom · F5 present · F11 full screen"
+}
+
+// Zoom: minZoom keeps a 14-unit label at 11 pixels, the smallest a projector shows legibly; maxZoom
+// stops a small model from turning into a poster.
+const (
+	minZoom = 0.8
+	maxZoom = 2.0
+)
+
+func (w *Window) zoomIn()  { w.autoFit = false; w.view.ZoomIn(); w.zoomed() }
+func (w *Window) zoomOut() { w.autoFit = false; w.view.ZoomOut(); w.zoomed() }
+
+// zoomed lays the scroll's content out again (the view's size follows its zoom, and the centring
+// container only learns of it on a refresh) and updates the readout.
+func (w *Window) zoomed() {
+	w.scroll.Refresh()
+	w.refreshChrome()
+}
+
+// fit zooms so the whole stack shows, and keeps doing so as the window changes size.
+func (w *Window) fit() { w.autoFit = true; w.fitNow() }
+
+// fitNow lays the columns out for the width of the centre (render narrows them down to a readable
+// minimum, so three models share an 850-wide centre at full size), then picks the zoom at which the whole
+// diagram fits. When that would make the labels too small to read, it fits the width instead (at most
+// 1:1) and the stack scrolls; when even the width does not fit readably (five models beside the side
+// panel), it stays at minZoom and scrolls both ways.
+func (w *Window) fitNow() {
+	avail := w.stack.Size()
+	const slack = 4 // leave room so a rounding error does not summon a scroll bar
+	if len(w.models) == 0 || avail.Width <= slack || avail.Height <= slack {
+		return
+	}
+	opts := w.view.Options()
+	if width := float64(avail.Width - slack); math.Abs(opts.Width-width) >= 1 {
+		opts.Width = width
+		w.view.SetOptions(opts)
+	}
+	d := w.view.Diagram()
+	if d == nil || d.Width == 0 || d.Height == 0 {
+		return
+	}
+	fitW := float64(avail.Width-slack) / d.Width
+	fitH := float64(avail.Height-slack) / d.Height
+	z := math.Min(fitW, fitH)
+	if z < minZoom {
+		z = math.Max(minZoom, math.Min(fitW, 1))
+	}
+	z = math.Min(z, maxZoom)
+	w.view.SetZoom(float32(z))
+	w.zoomed()
+}
+
+// resized refits the diagram when the centre changes size, unless the user has zoomed by hand.
+func (w *Window) resized() {
+	if w.autoFit {
+		w.fitNow()
+	}
+}
+
+// toggleSide shows or hides the side panel, giving the whole width to the stack (five models on a
+// projector).
+func (w *Window) toggleSide() {
+	w.sideShown = !w.sideShown
+	if w.sideShown {
+		w.side.Show()
+		w.split.Offset = 0.66
+	} else {
+		w.side.Hide()
+		w.split.Offset = 1
+	}
+	w.split.Refresh()
+	w.refreshMenus()
+}
+
+// resizeWatcher is a stack layout that calls onResize when its size changes, so the diagram can refit
+// when the window is resized or goes full screen.
+type resizeWatcher struct {
+	last     fyne.Size
+	onResize func()
+}
+
+func (r *resizeWatcher) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+	if size != r.last {
+		r.last = size
+		if r.onResize != nil {
+			r.onResize()
+		}
+	}
+}
+
+func (r *resizeWatcher) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	// The stack scrolls, so the centre may be small; only the empty state has a real minimum.
+	return fyne.NewSize(200, 200)
+}
+
+// atLeast gives obj a minimum width of ems times the theme's text size, so it grows with the
+// presentation theme's larger type.
+func atLeast(ems float32, obj fyne.CanvasObject) fyne.CanvasObject {
+	return container.New(&minWidthLayout{ems: ems}, obj)
+}
+
+type minWidthLayout struct{ ems float32 }
+
+func (l *minWidthLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+func (l *minWidthLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	s := fyne.NewSize(l.ems*theme.TextSize(), 0)
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
+
+// banner is a dismissible strip above the stack that says what went wrong in one line.
+type banner struct {
+	content *fyne.Container
+	text    *widget.Label
+	parent  *fyne.Container // laid out again when the banner appears or goes
+	log     bool            // copy each message to stderr
+}
+
+func newBanner() *banner {
+	b := &banner{text: widget.NewLabel("")}
+	b.text.Wrapping = fyne.TextWrapWord
+	// The error colour at a fifth of its strength, so the text stays readable on it in both variants.
+	bg := canvas.NewRectangle(color.NRGBA{R: 0xf4, G: 0x43, B: 0x36, A: 0x33})
+	bg.CornerRadius = 4
+	icon := widget.NewIcon(theme.ErrorIcon())
+	closeBtn := widget.NewButtonWithIcon("", theme.CancelIcon(), b.hide)
+	closeBtn.Importance = widget.LowImportance
+	b.content = container.NewStack(bg, container.NewBorder(nil, nil, icon, closeBtn, b.text))
+	b.content.Hide()
+	return b
+}
+
+func (b *banner) show(msg string) {
+	if b.log {
+		fmt.Fprintln(os.Stderr, "layerscope: "+msg)
+	}
+	b.text.SetText(msg)
+	b.content.Show()
+	if b.parent != nil {
+		b.parent.Refresh()
+	}
+}
+
+func (b *banner) hide() {
+	if !b.content.Visible() {
+		return
+	}
+	b.content.Hide()
+	if b.parent != nil {
+		b.parent.Refresh()
+	}
+}
+
+func (b *banner) visible() bool { return b.content.Visible() }

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/render"
+)
+
+// maxScale bounds --scale: 8× a 1280-wide diagram is already a 10,000-pixel image.
+const maxScale = 8
+
+// runDiagram draws one to five models side by side on one width scale, as the window does, into a PNG
+// or SVG file: `layerscope diagram MODEL [MODEL...] -o FILE.png|FILE.svg [--scale N] [--theme light|dark]`.
+func runDiagram(env *Env, args []string) error {
+	fs := flag.NewFlagSet("diagram", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("o", "", "the file to write: FILE.png or FILE.svg")
+	scale := fs.Float64("scale", 1, "pixels per diagram unit for PNG (2 for a sharp slide)")
+	theme := fs.String("theme", "light", "light or dark")
+	unfold := fs.Bool("unfold", false, "draw one card per block instead of folding identical blocks")
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		return errUsage{"diagram: " + err.Error()}
+	}
+	paths := fs.Args()
+	switch {
+	case len(paths) == 0:
+		return errUsage{"diagram: expected one to five MODELs, got none"}
+	case len(paths) > 5:
+		return errUsage{fmt.Sprintf("diagram: expected one to five MODELs, got %d", len(paths))}
+	case *out == "":
+		return errUsage{"diagram: -o FILE.png or -o FILE.svg is required"}
+	case *scale <= 0 || *scale > maxScale:
+		return errUsage{fmt.Sprintf("diagram: --scale must be between 0 and %d, got %g", maxScale, *scale)}
+	}
+	ext := strings.ToLower(filepath.Ext(*out))
+	if ext != ".png" && ext != ".svg" {
+		return errUsage{fmt.Sprintf("diagram: %s: the output must end in .png or .svg", *out)}
+	}
+	var th render.Theme
+	switch *theme {
+	case "light":
+		th = render.Light
+	case "dark":
+		th = render.Dark
+	default:
+		return errUsage{fmt.Sprintf("diagram: --theme must be light or dark, got %q", *theme)}
+	}
+	for _, p := range paths {
+		if inside(*out, p) {
+			return errUsage{fmt.Sprintf("diagram: %s is inside the model folder %s: Layerscope never writes into a model folder", *out, modelDir(p))}
+		}
+	}
+
+	var models []render.Model
+	for _, p := range paths {
+		m, err := modelio.Open(p)
+		if err != nil {
+			return err
+		}
+		warn(env, m)
+		models = append(models, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch})
+	}
+	d := render.Layout(models, render.Options{Theme: th, UnfoldAll: *unfold})
+	return writeDiagram(d, *out, ext, *scale)
+}
+
+// writeDiagram writes d to path through a temporary file beside it, so a failed export never leaves a
+// half-written picture where a good one was.
+func writeDiagram(d *render.Diagram, path, ext string, scale float64) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, plainErr(err))
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
+	bw := bufio.NewWriter(tmp)
+	if ext == ".svg" {
+		err = d.SVG(bw)
+	} else {
+		err = d.PNG(bw, scale)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, plainErr(err))
+	}
+	return nil
+}
+
+// modelDir is the folder a MODEL argument names: the folder itself, or the folder of a config.json or
+// .safetensors file; "" for a gallery name.
+func modelDir(model string) string {
+	info, err := os.Stat(model)
+	if err != nil {
+		return ""
+	}
+	if info.IsDir() {
+		return model
+	}
+	return filepath.Dir(model)
+}
+
+// inside reports whether the file out lies in the folder of model (at any depth).
+func inside(out, model string) bool {
+	dir := modelDir(model)
+	if dir == "" {
+		return false
+	}
+	a, err1 := filepath.Abs(out)
+	b, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	// Resolve links where they exist, so a link to the model folder is caught too.
+	if r, err := filepath.EvalSymlinks(filepath.Dir(a)); err == nil {
+		a = filepath.Join(r, filepath.Base(a))
+	}
+	if r, err := filepath.EvalSymlinks(b); err == nil {
+		b = r
+	}
+	rel, err := filepath.Rel(b, a)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// plainErr strips Go's "op path:" wrapping where the caller already names the path.
+func plainErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	if le, ok := err.(*os.LinkError); ok {
+		return le.Err
+	}
+	return err
+}
