@@ -10,7 +10,7 @@ DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-
 DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils
 FUZZTIME ?= 20s
 
-.PHONY: run build test deps deps-test unit fuzz gui lint bench clean
+.PHONY: run build test deps deps-test unit fuzz gui lint bench package clean
 
 run: deps build
 	./$(BIN)
@@ -44,5 +44,10 @@ gui:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
+# package builds the Linux desktop package (binary, icon, .desktop file) with Fyne's packager.
+package: deps
+	$(GO) install fyne.io/tools/cmd/fyne@latest
+	$$($(GO) env GOPATH)/bin/fyne package --os linux --release
+
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) Layerscope.tar.xz
