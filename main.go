@@ -5,8 +5,8 @@ package main
 import (
 	"os"
 
-	_ "github.com/layerscope/layerscope/internal/cleanlocale" // before Fyne reads the locale
 	"github.com/layerscope/layerscope/cli"
+	_ "github.com/layerscope/layerscope/internal/cleanlocale" // before Fyne reads the locale
 )
 
 func main() {
