@@ -1,0 +1,301 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/layerscope/layerscope/compute"
+	"github.com/layerscope/layerscope/compute/calibration"
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/tokenizer"
+)
+
+// runImportance scores every decoder block of a model on calibration text (see docs/IMPORTANCE_JSON.md).
+func runImportance(env *Env, args []string) error {
+	fs := flag.NewFlagSet("importance", flag.ContinueOnError)
+	metric := fs.String("metric", "bi", "bi, angular, ablation, flat, all, or a comma-separated list")
+	textFile := fs.String("text", "", "calibration text FILE (default: the built-in public-domain text)")
+	tokensFile := fs.String("tokens", "", "JSON array of token-id arrays, one per sample, used exactly as given")
+	samples := fs.Int("samples", calibration.DefaultSamples, "number of samples cut from the text")
+	seqLen := fs.Int("seq-len", calibration.DefaultSeqLen, "tokens per sample")
+	backend := fs.String("backend", "auto", "auto, gpu or cpu")
+	dtype := fs.String("dtype", "", "fp16, bf16 or fp32 (default: fp16 on a GPU, fp32 on the CPU)")
+	asJSON := fs.Bool("json", false, "print the scores as JSON")
+	path, err := parse(fs, args, "MODEL")
+	if err != nil {
+		return err
+	}
+	metrics, err := compute.ParseMetrics(*metric)
+	if err != nil {
+		return errUsage{"importance: " + err.Error()}
+	}
+	switch *backend {
+	case "auto", "gpu", "cpu":
+	default:
+		return errUsage{"importance: --backend must be auto, gpu or cpu"}
+	}
+	switch *dtype {
+	case "", "fp16", "bf16", "fp32":
+	default:
+		return errUsage{"importance: --dtype must be fp16, bf16 or fp32"}
+	}
+	if *tokensFile != "" && *textFile != "" {
+		return errUsage{"importance: give --text or --tokens, not both"}
+	}
+
+	m, err := modelio.Open(path)
+	if err != nil {
+		return err
+	}
+	warn(env, m)
+	tokens, err := calibrationTokens(m, *tokensFile, *textFile, *samples, *seqLen)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := newProgressBar(env.Stderr)
+	res, err := compute.Run(ctx, m, tokens, compute.Options{
+		Backend: backendOption(*backend), DType: *dtype, Metrics: metrics, Progress: bar.update,
+	})
+	bar.done()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: no scores written")
+		}
+		return err
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(env.Stderr, "note: "+n)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(importanceJSON(res))
+	}
+	return printImportance(env.Stdout, res)
+}
+
+func backendOption(s string) string {
+	switch s {
+	case "gpu":
+		return compute.BackendGPU
+	case "cpu":
+		return compute.BackendCPU
+	}
+	return compute.BackendAuto
+}
+
+// calibrationTokens returns the samples: from --tokens as given, or the text cut with the model's
+// tokenizer.
+func calibrationTokens(m *modelio.Model, tokensFile, textFile string, samples, seqLen int) ([][]int, error) {
+	if tokensFile != "" {
+		data, err := os.ReadFile(tokensFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", tokensFile, unwrapPath(err))
+		}
+		var tokens [][]int
+		if err := json.Unmarshal(data, &tokens); err != nil {
+			return nil, fmt.Errorf("%s: expected a JSON array of token-id arrays: %v", tokensFile, err)
+		}
+		if len(tokens) == 0 {
+			return nil, fmt.Errorf("%s: no samples", tokensFile)
+		}
+		for i, s := range tokens {
+			if len(s) == 0 {
+				return nil, fmt.Errorf("%s: sample %d is empty", tokensFile, i)
+			}
+		}
+		return tokens, nil
+	}
+	if m.Path == "" {
+		return nil, fmt.Errorf("%s is a gallery model: it has no weights to run; give a model folder", m.Name)
+	}
+	dir := m.Path
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%v (or pass --tokens FILE)", err)
+	}
+	text := calibration.Default()
+	if textFile != "" {
+		data, err := os.ReadFile(textFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", textFile, unwrapPath(err))
+		}
+		text = string(data)
+	}
+	tokens, err := calibration.Cut(tok, text, samples, seqLen)
+	if err != nil && textFile != "" {
+		return nil, fmt.Errorf("%s: %v", textFile, err)
+	}
+	return tokens, err
+}
+
+// lowest returns the indices of the k lowest scores.
+func lowest(scores []float64, k int) map[int]bool {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	out := map[int]bool{}
+	for _, i := range idx[:min(k, len(idx))] {
+		out[i] = true
+	}
+	return out
+}
+
+// candidates is how many blocks the table marks: an eighth of the depth, at least one.
+func candidates(blocks int) int { return max(1, blocks/8) }
+
+func printImportance(w io.Writer, r *compute.Result) error {
+	type column struct {
+		name   string
+		scores []float64
+	}
+	var cols []column
+	if r.BI != nil {
+		cols = append(cols, column{"BI", r.BI})
+	}
+	if a := r.Angular[1]; a != nil {
+		cols = append(cols, column{"angular n=1", a})
+	}
+	if r.Ablation != nil {
+		cols = append(cols, column{"ΔNLL", r.Ablation})
+	}
+	if r.Flat != nil {
+		cols = append(cols, column{"flat cos", r.Flat})
+	}
+	rank := cols[0]
+	marked := lowest(rank.scores, candidates(r.Blocks))
+	fmt.Fprintf(w, "%-6s", "block")
+	for _, c := range cols {
+		fmt.Fprintf(w, " %12s", c.name)
+	}
+	fmt.Fprintln(w)
+	for i := 0; i < r.Blocks; i++ {
+		fmt.Fprintf(w, "%-6d", i)
+		for _, c := range cols {
+			fmt.Fprintf(w, " %12.5f", c.scores[i])
+		}
+		if marked[i] {
+			fmt.Fprintf(w, "   ◀ lowest %s", rank.name)
+		}
+		fmt.Fprintln(w)
+	}
+	for n := 2; n <= compute.MaxSpan; n++ {
+		a := r.Angular[n]
+		if len(a) == 0 {
+			continue
+		}
+		best := 0
+		for i := range a {
+			if a[i] < a[best] {
+				best = i
+			}
+		}
+		fmt.Fprintf(w, "angular n=%d: the span of blocks %d-%d changes the last token least (%.5f)\n", n, best, best+n-1, a[best])
+	}
+	tps := float64(r.Tokens) / r.Elapsed.Seconds()
+	_, err := fmt.Fprintf(w, "%s on %s (%s, %s): %d samples × %d tokens, %d tokens in %s (%.0f tokens/s); NLL %.4f over %d positions\n",
+		r.Model, r.Device, r.Backend, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Round(time.Millisecond), tps, r.NLL, r.NLLTokens)
+	return err
+}
+
+// importanceJSON is the documented --json form: run facts, then one object per metric with one score
+// per block in block order (angular: one object per span length n, one score per start block).
+func importanceJSON(r *compute.Result) any {
+	type metric struct {
+		Metric string    `json:"metric"`
+		N      int       `json:"n,omitempty"`
+		Scores []float64 `json:"scores"`
+	}
+	var ms []metric
+	if r.BI != nil {
+		ms = append(ms, metric{Metric: "bi", Scores: r.BI})
+	}
+	for n := 1; n <= compute.MaxSpan; n++ {
+		if a, ok := r.Angular[n]; ok {
+			ms = append(ms, metric{Metric: "angular", N: n, Scores: a})
+		}
+	}
+	if r.Ablation != nil {
+		ms = append(ms, metric{Metric: "ablation", Scores: r.Ablation})
+	}
+	if r.Flat != nil {
+		ms = append(ms, metric{Metric: "flat", Scores: r.Flat})
+	}
+	return struct {
+		Model     string   `json:"model"`
+		Family    string   `json:"family"`
+		Blocks    int      `json:"blocks"`
+		Backend   string   `json:"backend"`
+		Device    string   `json:"device"`
+		DType     string   `json:"dtype"`
+		Samples   int      `json:"samples"`
+		SeqLen    int      `json:"seq_len"`
+		Tokens    int      `json:"tokens"`
+		Seconds   float64  `json:"seconds"`
+		NLL       float64  `json:"nll"`
+		NLLTokens int      `json:"nll_tokens"`
+		Notes     []string `json:"notes"`
+		Metrics   []metric `json:"metrics"`
+	}{r.Model, r.Family, r.Blocks, r.Backend, r.Device, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Seconds(),
+		r.NLL, r.NLLTokens, append([]string{}, r.Notes...), ms}
+}
+
+// progressBar draws "[=====>    ] 12/30 blocks  ETA 4s" on a terminal's stderr, and nothing when
+// stderr is a file or pipe (logs stay clean).
+type progressBar struct {
+	w       io.Writer
+	tty     bool
+	start   time.Time
+	drawn   bool
+	lastLen int
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &progressBar{w: w, tty: tty, start: time.Now()}
+}
+
+func (p *progressBar) update(done, total int, msg string) {
+	if !p.tty || total <= 0 {
+		return
+	}
+	const width = 30
+	filled := done * width / total
+	eta := ""
+	if done > 0 {
+		left := time.Duration(float64(time.Since(p.start)) * float64(total-done) / float64(done))
+		eta = "  ETA " + left.Round(time.Second).String()
+	}
+	line := fmt.Sprintf("\r[%s%s] %d/%d %s%s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total, msg, eta)
+	pad := max(0, p.lastLen-len(line))
+	fmt.Fprint(p.w, line+strings.Repeat(" ", pad))
+	p.lastLen, p.drawn = len(line), true
+}
+
+func (p *progressBar) done() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r"+strings.Repeat(" ", p.lastLen)+"\r")
+	}
+}

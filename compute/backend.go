@@ -1,0 +1,262 @@
+package compute
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/gomlx/go-xla/pkg/pjrt"
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/backends/xla"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"k8s.io/klog/v2"
+)
+
+// Backend choices for Options.Backend.
+const (
+	BackendAuto = "auto" // a CUDA PJRT plugin when one loads, else the pure Go backend
+	BackendGPU  = "gpu"  // a CUDA PJRT plugin, or an error saying why none loaded
+	BackendCPU  = "cpu"  // the pure Go backend (an XLA CPU plugin is not wired yet)
+)
+
+// DType choices for Options.DType; "" picks fp16 on a GPU and fp32 on the CPU.
+const (
+	FP16 = "fp16"
+	BF16 = "bf16"
+	FP32 = "fp32"
+)
+
+// pjrtAPIMajor is the PJRT C API major version of the header go-xla v0.1.4 compiles against
+// (pjrt_c_api.h: PJRT_API_MAJOR 0, PJRT_API_MINOR 83). Within a major version the API only grows,
+// with struct sizes checked on every call, so a plugin of another minor version still loads.
+const pjrtAPIMajor = 0
+
+func init() {
+	// Nothing is ever downloaded behind the user's back: GoMLX's xla backend reads this variable at
+	// its own init (too early for us to set it there), so switch auto-install off explicitly too.
+	os.Setenv(xla.NoAutoInstallEnv, "1")
+	xla.EnableAutoInstall(false)
+	// go-xla logs a plugin that fails to load through klog on stderr; Layerscope reports it itself, in
+	// one line, so klog stays quiet unless LAYERSCOPE_XLA_LOG asks for it (when debugging a plugin).
+	if os.Getenv("LAYERSCOPE_XLA_LOG") == "" {
+		klog.LogToStderr(false)
+		klog.SetOutput(io.Discard)
+	}
+}
+
+// device is an opened backend and what a person calls it.
+type device struct {
+	backend backends.Backend
+	name    string // "NVIDIA H100 80GB HBM3 (CUDA PJRT, /path/xla_cuda_plugin.so)", "pure Go (2 cores)"
+	kind    string // "go" or "xla"
+	gpu     bool
+}
+
+func (d *device) close() {
+	if d != nil && d.backend != nil {
+		d.backend.Finalize()
+	}
+}
+
+// supports reports whether the device computes in dt. XLA computes in every float dtype, though
+// the capability table of GoMLX v0.26's xla backend leaves Float16 out (nothing checks the table there;
+// go-xla converts float16 buffers).
+func (d *device) supports(dt dtypes.DType) bool {
+	if d.kind == "xla" && (dt == dtypes.Float16 || dt == dtypes.BFloat16 || dt == dtypes.Float32) {
+		return true
+	}
+	return d.backend.Capabilities().DTypes[dt]
+}
+
+// candidate is a backend to try, opened only when its turn comes.
+type candidate struct {
+	label string
+	open  func() (*device, error)
+}
+
+// candidates lists the backends a choice tries, in order.
+func candidates(choice string) ([]candidate, error) {
+	goBackend := candidate{label: "pure Go backend", open: openGo}
+	var gpus []candidate
+	if choice == BackendAuto || choice == BackendGPU || choice == "" {
+		for _, path := range findCUDAPlugins() {
+			gpus = append(gpus, candidate{label: "CUDA PJRT plugin " + path, open: func() (*device, error) { return openXLA(path) }})
+		}
+	}
+	switch choice {
+	case "", BackendAuto:
+		return append(gpus, goBackend), nil
+	case BackendGPU:
+		if len(gpus) == 0 {
+			return nil, fmt.Errorf("--backend gpu: no CUDA PJRT plugin found (looked at $LAYERSCOPE_PJRT_PLUGIN, $PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, /usr/local/lib/go-xla and Python environments with jax-cuda12-pjrt or jax-cuda13-pjrt)")
+		}
+		return gpus, nil
+	case BackendCPU:
+		return []candidate{goBackend}, nil
+	}
+	return nil, fmt.Errorf("--backend %q: expected auto, gpu or cpu", choice)
+}
+
+// openGo opens GoMLX's pure Go backend, which computes in float32 (it has no float16).
+func openGo() (*device, error) {
+	b, err := newSimpleGo()
+	if err != nil {
+		return nil, fmt.Errorf("pure Go backend: %v", err)
+	}
+	return &device{backend: b, name: fmt.Sprintf("pure Go (%d cores)", runtime.GOMAXPROCS(0)), kind: "go"}, nil
+}
+
+// newSimpleGo opens the pure Go backend with more workers than its default: with one worker per core
+// the executor's own goroutines fill the pool and a matrix product runs on one core (measured on two
+// cores: 5 GFLOP/s by default, 9.5 with four workers per core). Ops run one after the other
+// (ops_sequential), each using every core: the parallel op scheduler of GoMLX v0.26 shares its
+// use counters between goroutines without a lock (go test -race reports it), and on a transformer
+// block it was no faster (7.5 against 7.6 GFLOP/s on the benchmark).
+func newSimpleGo() (backends.Backend, error) {
+	cfg := fmt.Sprintf("parallelism=%d,ops_sequential", 4*runtime.GOMAXPROCS(0))
+	// simplego.New prints the parallelism it sets on stdout, which belongs to the command's output
+	// (a JSON report): silence it for the call.
+	stdout := os.Stdout
+	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		os.Stdout = null
+		defer func() { os.Stdout = stdout; null.Close() }()
+	}
+	return simplego.New(cfg)
+}
+
+// openXLA loads a PJRT plugin by absolute path through GoMLX's xla backend, after checking its PJRT
+// API version. A plugin that panics while loading (GoMLX and go-xla panic on some failures) is
+// recovered into an error, so the caller can fall back.
+func openXLA(path string) (d *device, err error) {
+	defer recoverError(&err)
+	configureCUDA(path)
+	plugin, err := pjrt.GetPlugin(path)
+	if err != nil {
+		return nil, fmt.Errorf("CUDA PJRT plugin %s: cannot load it: %s", path, loadReason(path, err))
+	}
+	if major, minor := plugin.Version(); major != pjrtAPIMajor {
+		return nil, fmt.Errorf("CUDA PJRT plugin %s: PJRT API %d.%d, Layerscope speaks %d.x", path, major, minor, pjrtAPIMajor)
+	}
+	b, err := xla.NewWithOptions(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("CUDA PJRT plugin %s: loaded, but no client: %s", path, oneLine(err))
+	}
+	if b.NumDevices() == 0 {
+		b.Finalize()
+		return nil, fmt.Errorf("CUDA PJRT plugin %s: loaded, but it sees no GPU", path)
+	}
+	name := deviceName(b.DeviceDescription(0))
+	return &device{backend: b, name: fmt.Sprintf("%s (CUDA PJRT, %s)", name, path), kind: "xla", gpu: true}, nil
+}
+
+// loadReason digs the dynamic loader's reason ("file too short", "libcudart.so.12: cannot open shared
+// object file") out of go-xla's error, which repeats the path three times around it.
+func loadReason(path string, err error) string {
+	msg := oneLine(err)
+	if i := strings.LastIndex(msg, path+": "); i >= 0 {
+		r := msg[i+len(path)+2:]
+		if j := strings.IndexByte(r, '"'); j >= 0 {
+			r = r[:j]
+		}
+		return strings.TrimSpace(r)
+	}
+	return msg
+}
+
+// deviceName shortens PJRT's device debug string ("TFRT_GPU_0 ... NVIDIA H100 80GB HBM3 ...") to
+// something a person reads; the whole string where no GPU name shows.
+func deviceName(desc string) string {
+	if i := strings.Index(desc, "NVIDIA"); i >= 0 {
+		s := desc[i:]
+		if j := strings.IndexAny(s, ",;)[]"); j > 0 {
+			s = s[:j]
+		}
+		return strings.TrimSpace(s)
+	}
+	return strings.TrimSpace(desc)
+}
+
+// configureCUDA prepares the environment of a CUDA plugin before it loads: go-xla's own CUDA check
+// guesses the NVIDIA library folder from a fixed layout (and would point XLA at a wrong one), so it is
+// switched off, and XLA is told where a Python environment keeps ptxas and libdevice
+// (site-packages/nvidia/cuda_nvcc) when the plugin comes from one.
+func configureCUDA(path string) {
+	if _, set := os.LookupEnv("GOPJRT_CUDA_CHECKS"); !set {
+		os.Setenv("GOPJRT_CUDA_CHECKS", "0")
+	}
+	nvcc := pythonNVCC(path)
+	if nvcc == "" {
+		return
+	}
+	flags := os.Getenv("XLA_FLAGS")
+	if strings.Contains(flags, "--xla_gpu_cuda_data_dir") {
+		return
+	}
+	os.Setenv("XLA_FLAGS", strings.TrimSpace(flags+" --xla_gpu_cuda_data_dir="+nvcc))
+}
+
+// dtypeFor resolves Options.DType on a device: fp16 is the GPU default, fp32 the CPU's. A dtype the
+// device lacks (fp16 on the pure Go backend) falls back to fp32 with a note.
+func dtypeFor(choice string, d *device) (dtypes.DType, string, error) {
+	var dt dtypes.DType
+	switch choice {
+	case "":
+		if d.gpu {
+			dt = dtypes.Float16
+		} else {
+			dt = dtypes.Float32
+		}
+	case FP16:
+		dt = dtypes.Float16
+	case BF16:
+		dt = dtypes.BFloat16
+	case FP32:
+		dt = dtypes.Float32
+	default:
+		return 0, "", fmt.Errorf("--dtype %q: expected fp16, bf16 or fp32", choice)
+	}
+	if !d.supports(dt) {
+		return dtypes.Float32, fmt.Sprintf("%s has no %s; computing in fp32", d.name, dtypeName(dt)), nil
+	}
+	return dt, "", nil
+}
+
+// dtypeName is the --dtype spelling of a dtype.
+func dtypeName(dt dtypes.DType) string {
+	switch dt {
+	case dtypes.Float16:
+		return FP16
+	case dtypes.BFloat16:
+		return BF16
+	case dtypes.Float32:
+		return FP32
+	}
+	return dt.String()
+}
+
+// recoverError turns a panic (GoMLX reports graph and backend errors by panicking) into *err.
+func recoverError(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	switch e := r.(type) {
+	case error:
+		*err = errors.New(oneLine(e))
+	default:
+		*err = fmt.Errorf("%v", e)
+	}
+}
+
+// oneLine keeps the first line of an error: GoMLX errors carry stack traces.
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}

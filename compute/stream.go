@@ -1,0 +1,226 @@
+package compute
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// engine streams a batch through one plan on one device in one dtype: block i's weights are uploaded
+// as parameters of the block executable, used, and released after block i, so the device holds one
+// block's weights plus the activations (and, while block i runs, block i+1's weights going up).
+// Blocks of the same signature (weight shapes and dtypes, norm eps) share one compiled executable; the
+// sliding window and the RoPE tables are inputs, not constants, so Gemma 3's sliding and full layers
+// share one too.
+type engine struct {
+	p   *plan
+	st  *store
+	dev *device
+	dt  dtypes.DType
+	in  *batch
+
+	blockGraphs map[string]*Graph
+	headGraphs  map[bool]*Graph
+
+	// Inputs shared by every block, on the device for the whole run.
+	keyMask, last backends.Buffer         // [batch, seq] float32
+	windows       map[int]backends.Buffer // int32 scalars by window (0: full attention)
+	cos, sin      []backends.Buffer       // [seq, rotary] float32 per RoPE kind
+	// The head's vocabulary slices (row ids [slice, 1], validity [slice]) and every position's next
+	// token [batch·seq] (see runHead).
+	headIDs, headValid []backends.Buffer
+	headTargets        backends.Buffer
+}
+
+func newEngine(p *plan, st *store, dev *device, dt dtypes.DType, in *batch) *engine {
+	return &engine{p: p, st: st, dev: dev, dt: dt, in: in, blockGraphs: map[string]*Graph{},
+		headGraphs: map[bool]*Graph{}, windows: map[int]backends.Buffer{}}
+}
+
+// upload copies host data to a new device buffer.
+func (e *engine) upload(flat any, dt dtypes.DType, dims ...int) (backends.Buffer, error) {
+	return e.dev.backend.BufferFromFlatData(0, flat, shapes.Make(dt, dims...))
+}
+
+// prepare uploads the inputs every block reads.
+func (e *engine) prepare() (err error) {
+	defer recoverError(&err)
+	B, S := e.in.batch, e.in.seq
+	if e.keyMask, err = e.upload(e.in.keyMask, dtypes.Float32, B, S); err != nil {
+		return err
+	}
+	if e.last, err = e.upload(e.in.last, dtypes.Float32, B, S); err != nil {
+		return err
+	}
+	for _, w := range e.p.layerWindow {
+		if _, ok := e.windows[w]; ok {
+			continue
+		}
+		v := int32(w)
+		if w == 0 || w > S {
+			v = int32(S) // full attention: every earlier key is within reach
+		}
+		if e.windows[w], err = e.upload([]int32{v}, dtypes.Int32); err != nil {
+			return err
+		}
+	}
+	for _, rc := range e.p.ropes {
+		r, err := ropeFor(rc, S)
+		if err != nil {
+			return err
+		}
+		c, s := r.tables(S)
+		cb, err := e.upload(c, dtypes.Float32, S, r.dim)
+		if err != nil {
+			return err
+		}
+		sb, err := e.upload(s, dtypes.Float32, S, r.dim)
+		if err != nil {
+			return err
+		}
+		e.cos, e.sin = append(e.cos, cb), append(e.sin, sb)
+	}
+	return nil
+}
+
+// close releases the engine's device buffers and executables.
+func (e *engine) close() {
+	free := func(b backends.Buffer) {
+		if b != nil {
+			_ = e.dev.backend.BufferFinalize(b)
+		}
+	}
+	free(e.keyMask)
+	free(e.last)
+	for i := range e.headIDs {
+		free(e.headIDs[i])
+		free(e.headValid[i])
+	}
+	free(e.headTargets)
+	for _, b := range e.windows {
+		free(b)
+	}
+	for i := range e.cos {
+		free(e.cos[i])
+		free(e.sin[i])
+	}
+	for _, g := range e.blockGraphs {
+		g.Finalize()
+	}
+	for _, g := range e.headGraphs {
+		g.Finalize()
+	}
+}
+
+// embed computes the input of block 0 on the host and uploads it. → [batch, seq, hidden]
+func (e *engine) embed() (t *tensors.Tensor, err error) {
+	defer recoverError(&err)
+	B, S, H := e.in.batch, e.in.seq, e.p.hidden
+	out := make([]float32, B*S*H)
+	if err := e.p.embed(e.st, e.in.tokens, S, roundTo(e.dt), out); err != nil {
+		return nil, err
+	}
+	buf, err := e.upload(convertHost(out, e.dt), e.dt, B, S, H)
+	if err != nil {
+		return nil, err
+	}
+	return tensors.FromBuffer(e.dev.backend, buf)
+}
+
+// signature identifies the executable a list of weights needs: their names in the graph, shapes,
+// parameter dtypes and norm eps.
+func (e *engine) signature(slots []slot) string {
+	var b strings.Builder
+	for _, s := range slots {
+		fmt.Fprintf(&b, "%s%v%s/%g;", s.key, s.shape, e.paramDType(s), s.eps)
+	}
+	return b.String()
+}
+
+// weightParams declares the weights as parameters of g, converted to the compute dtype.
+func (e *engine) weightParams(g *Graph, slots []slot) weightSet {
+	w := weightSet{nodes: map[string]*Node{}, eps: map[string]float64{}}
+	for _, s := range slots {
+		w.nodes[s.key] = ConvertDType(Parameter(g, s.key, shapes.Make(e.paramDType(s), s.shape...)), e.dt)
+		w.eps[s.key] = s.eps
+	}
+	return w
+}
+
+// blockGraph returns the compiled executable for blocks with these weights, compiling it the first
+// time. Its inputs: x, key mask, last-token one-hot, window, [cos, sin], then the weights; its outputs:
+// the block's output and the statistics the metrics need (see blockStats).
+func (e *engine) blockGraph(slots []slot) (g *Graph, err error) {
+	sig := e.signature(slots)
+	if g := e.blockGraphs[sig]; g != nil {
+		return g, nil
+	}
+	defer recoverError(&err)
+	B, S, H := e.in.batch, e.in.seq, e.p.hidden
+	g = NewGraph(e.dev.backend, fmt.Sprintf("%s_block", e.p.m.Spec.Family))
+	x := Parameter(g, "x", shapes.Make(e.dt, B, S, H))
+	keyMask := Parameter(g, "key_mask", shapes.Make(dtypes.Float32, B, S))
+	last := Parameter(g, "last", shapes.Make(dtypes.Float32, B, S))
+	window := Parameter(g, "window", shapes.Make(dtypes.Int32))
+	var cos, sin *Node
+	if len(e.p.ropes) > 0 {
+		rd := ropeDim(e.p.ropes[0])
+		cos = Parameter(g, "cos", shapes.Make(dtypes.Float32, S, rd))
+		sin = Parameter(g, "sin", shapes.Make(dtypes.Float32, S, rd))
+	}
+	w := e.weightParams(g, slots)
+	env := newBlockEnv(keyMask, window, cos, sin, e.dt)
+	y := e.p.block(env, x, w)
+	y.AssertDims(B, S, H)
+	g.Compile(append([]*Node{y}, blockStats(x, y, last)...)...)
+	e.blockGraphs[sig] = g
+	return g, nil
+}
+
+// ropeDim is the rotated width of a RoPE kind, the same for every kind of a model (they differ in
+// base and scaling only).
+func ropeDim(rc ropeConfig) int {
+	frac := rc.fraction
+	if frac == 0 {
+		frac = 1
+	}
+	d := int(float64(rc.headDim) * frac)
+	return d - d%2
+}
+
+// blockOut is one block run: its output on the device and its statistics on the host.
+type blockOut struct {
+	y     *tensors.Tensor
+	stats blockStat
+}
+
+// runBlock runs layer i's block on x with the weights already uploaded.
+func (e *engine) runBlock(i int, g *Graph, x *tensors.Tensor, w []backends.Buffer) (out blockOut, err error) {
+	defer recoverError(&err)
+	xb, err := x.Buffer(e.dev.backend, 0)
+	if err != nil {
+		return out, err
+	}
+	inputs := []backends.Buffer{xb, e.keyMask, e.last, e.windows[e.p.layerWindow[i]]}
+	if len(e.cos) > 0 {
+		k := e.p.layerRope[i]
+		inputs = append(inputs, e.cos[k], e.sin[k])
+	}
+	inputs = append(inputs, w...)
+	outs := g.RunWithBuffers(inputs, make([]bool, len(inputs)), 0)
+	out.y = outs[0]
+	out.stats, err = readStats(outs[1:])
+	for _, t := range outs[1:] {
+		t.FinalizeAll()
+	}
+	if err != nil {
+		out.y.FinalizeAll()
+		return blockOut{}, err
+	}
+	return out, nil
+}
