@@ -141,7 +141,13 @@ func openXLA(path string) (d *device, err error) {
 	if major, minor := plugin.Version(); major != pjrtAPIMajor {
 		return nil, fmt.Errorf("CUDA PJRT plugin %s: PJRT API %d.%d, Layerscope speaks %d.x", path, major, minor, pjrtAPIMajor)
 	}
-	b, err := xla.NewWithOptions(path, nil)
+	// Without this the CUDA client takes 75% of the GPU's memory at start (XLA's default, which JAX
+	// users know as XLA_PYTHON_CLIENT_PREALLOCATE): a desktop app shares the GPU, and its peak memory
+	// should be what it uses. A plugin that does not take the option is opened with its defaults.
+	b, err := xla.NewWithOptions(path, pjrt.NamedValuesMap{"preallocate": false})
+	if err != nil {
+		b, err = xla.NewWithOptions(path, nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("CUDA PJRT plugin %s: loaded, but no client: %s", path, oneLine(err))
 	}
