@@ -57,6 +57,9 @@ func TestFindCUDAPlugins(t *testing.T) {
 
 func TestGPUWithoutPlugin(t *testing.T) {
 	isolatePluginSearch(t)
+	if found := findCUDAPlugins(); len(found) > 0 {
+		t.Skipf("a system-wide plugin is installed (%s): the search cannot be isolated from it", found[0])
+	}
 	if _, err := candidates(BackendGPU); err == nil || !strings.Contains(err.Error(), "no CUDA PJRT plugin found") {
 		t.Errorf("error %v", err)
 	}

@@ -141,7 +141,9 @@ func run(ctx context.Context, m *modelio.Model, tokens [][]int, opts Options, po
 		if ci+1 < len(cands) {
 			next = cands[ci+1].label
 		}
+		t0 := time.Now()
 		dev, err := c.open()
+		trace.since("open device", t0)
 		if err != nil {
 			if next == "" {
 				return nil, nil, err
@@ -167,6 +169,7 @@ func run(ctx context.Context, m *modelio.Model, tokens [][]int, opts Options, po
 		res.Backend, res.Device, res.DType = dev.kind, dev.name, dtypeName(dt)
 		res.Notes = notes
 		res.Elapsed = time.Since(start)
+		trace.report(res.Elapsed)
 		return res, pr, nil
 	}
 	return nil, nil, errors.New("compute: no backend to run on")

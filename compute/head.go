@@ -3,6 +3,7 @@ package compute
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -64,6 +65,7 @@ func (e *engine) headGraph(logits bool) (g *Graph, err error) {
 		return g, nil
 	}
 	defer recoverError(&err)
+	defer trace.since("compile head", time.Now())
 	B, S, H, V := e.in.batch, e.in.seq, e.p.hidden, e.vocabSlice()
 	N := B * S
 	g = NewGraph(e.dev.backend, e.p.m.Spec.Family+"_head")
@@ -113,6 +115,7 @@ func (e *engine) runHead(x *tensors.Tensor, normW []backends.Buffer, lmW backend
 		return nil, err
 	}
 	defer recoverError(&err)
+	defer trace.since("run head", time.Now())
 	xb, err := x.Buffer(e.dev.backend, 0)
 	if err != nil {
 		return nil, err

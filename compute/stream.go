@@ -3,6 +3,7 @@ package compute
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -50,6 +51,7 @@ func (e *engine) upload(flat any, dt dtypes.DType, dims ...int) (backends.Buffer
 // prepare uploads the inputs every block reads.
 func (e *engine) prepare() (err error) {
 	defer recoverError(&err)
+	defer trace.since("prepare inputs", time.Now())
 	B, S := e.in.batch, e.in.seq
 	if e.keyMask, err = e.upload(e.in.keyMask, dtypes.Float32, B, S); err != nil {
 		return err
@@ -120,11 +122,14 @@ func (e *engine) close() {
 // embed computes the input of block 0 on the host and uploads it. → [batch, seq, hidden]
 func (e *engine) embed() (t *tensors.Tensor, err error) {
 	defer recoverError(&err)
+	defer trace.since("embed + upload", time.Now())
 	B, S, H := e.in.batch, e.in.seq, e.p.hidden
 	out := make([]float32, B*S*H)
+	t0 := time.Now()
 	if err := e.p.embed(e.st, e.in.tokens, S, roundTo(e.dt), out); err != nil {
 		return nil, err
 	}
+	trace.since("embed (host)", t0)
 	buf, err := e.upload(convertHost(out, e.dt), e.dt, B, S, H)
 	if err != nil {
 		return nil, err
@@ -161,6 +166,7 @@ func (e *engine) blockGraph(slots []slot) (g *Graph, err error) {
 		return g, nil
 	}
 	defer recoverError(&err)
+	defer trace.since("compile block", time.Now())
 	B, S, H := e.in.batch, e.in.seq, e.p.hidden
 	g = NewGraph(e.dev.backend, fmt.Sprintf("%s_block", e.p.m.Spec.Family))
 	x := Parameter(g, "x", shapes.Make(e.dt, B, S, H))
@@ -202,6 +208,7 @@ type blockOut struct {
 // runBlock runs layer i's block on x with the weights already uploaded.
 func (e *engine) runBlock(i int, g *Graph, x *tensors.Tensor, w []backends.Buffer) (out blockOut, err error) {
 	defer recoverError(&err)
+	defer trace.since("run block", time.Now())
 	xb, err := x.Buffer(e.dev.backend, 0)
 	if err != nil {
 		return out, err

@@ -2,6 +2,7 @@ package compute
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -85,6 +86,7 @@ func newHostSlice(dt dtypes.DType, n int) any {
 // are released once it is up.
 func (e *engine) uploadWeights(slots []slot) (bufs []backends.Buffer, err error) {
 	defer recoverError(&err)
+	defer trace.since("upload weights", time.Now())
 	defer func() {
 		if err != nil {
 			e.release(bufs)
@@ -187,6 +189,7 @@ func (p *prefetcher) start(j int) {
 // wait returns the weights started last.
 func (p *prefetcher) wait() blockWeights {
 	p.pending = false
+	defer trace.since("wait for upload", time.Now())
 	return <-p.next
 }
 
