@@ -40,6 +40,21 @@ type Model struct {
 	Notes []string
 	// Generic is true when the family is unknown and the description was grouped from tensor names.
 	Generic bool
+
+	// The fields below are set only on a pruned model from RemoveBlocks (see prune.go).
+
+	// Removed lists the blocks taken out, as the opened model numbered them, ascending.
+	Removed []int
+	// SourceLayer maps each block of this model to its block in the opened model: block i was
+	// SourceLayer[i] there, and its tensors still lie in the opened model's files under that index.
+	SourceLayer []int
+	// SourceParams is the parameter count of the opened model, so "parameters saved" needs no second
+	// model: SourceParams - Spec.Root.NumParams().
+	SourceParams int64
+	// ConfigEdits are the config.json keys the pruning sets, in order; a pruned copy's config.json is
+	// the source's with these applied (package modelio/prune).
+	ConfigEdits []ConfigEdit
+	sourceName  string // the opened model's Name, before the " − blocks ..." suffix
 }
 
 // Open opens path: a model folder, a config.json, a .safetensors file, or a gallery name.

@@ -281,5 +281,17 @@ func (c *Config) Sub(key string) *Config {
 	return &Config{Path: c.Path, raw: m, parent: c, prefix: c.prefix + key + "."}
 }
 
+// With returns a copy of c with the top-level key set to value, a value as this package decodes JSON
+// (json.Number, string, bool, []any, map[string]any, nil); c itself is unchanged. A pruned model's
+// config is its source's with a few keys changed, and the source must stay as it was opened.
+func (c *Config) With(key string, value any) *Config {
+	raw := make(map[string]any, len(c.raw)+1)
+	for k, v := range c.raw {
+		raw[k] = v
+	}
+	raw[key] = value
+	return &Config{Path: c.Path, raw: raw}
+}
+
 // Keys returns the number of top-level keys (for tests and diagnostics).
 func (c *Config) Keys() int { return len(c.raw) }
