@@ -18,12 +18,12 @@ import (
 
 // Backend choices for Options.Backend.
 const (
-	BackendAuto = "auto" // a CUDA PJRT plugin when one loads, else the pure Go backend
+	BackendAuto = "auto" // a CUDA PJRT plugin when one loads, else an XLA CPU plugin, else the pure Go backend
 	BackendGPU  = "gpu"  // a CUDA PJRT plugin, or an error saying why none loaded
-	BackendCPU  = "cpu"  // the pure Go backend (an XLA CPU plugin is not wired yet)
+	BackendCPU  = "cpu"  // an XLA CPU PJRT plugin when one is installed and loads, else the pure Go backend
 )
 
-// DType choices for Options.DType; "" picks fp16 on a GPU and fp32 on the CPU.
+// DType choices for Options.DType; "" picks fp16 on a GPU and fp32 on the CPU (either CPU backend).
 const (
 	FP16 = "fp16"
 	BF16 = "bf16"
@@ -51,7 +51,7 @@ func init() {
 // device is an opened backend and what a person calls it.
 type device struct {
 	backend backends.Backend
-	name    string // "NVIDIA H100 80GB HBM3 (CUDA PJRT, /path/xla_cuda_plugin.so)", "pure Go (2 cores)"
+	name    string // "NVIDIA H100 80GB HBM3 (CUDA PJRT, /path/xla_cuda_plugin.so)", "XLA CPU, 16 cores (CPU PJRT, /path)", "pure Go (2 cores)"
 	kind    string // "go" or "xla"
 	gpu     bool
 }
@@ -78,25 +78,32 @@ type candidate struct {
 	open  func() (*device, error)
 }
 
-// candidates lists the backends a choice tries, in order.
+// candidates lists the backends a choice tries, in order: the CUDA plugins found, then the XLA CPU
+// plugins found, then the pure Go backend, which always opens. Only the plugin files are looked at here;
+// each is loaded when its turn comes.
 func candidates(choice string) ([]candidate, error) {
-	goBackend := candidate{label: "pure Go backend", open: openGo}
-	var gpus []candidate
+	var gpus, cpus []candidate
 	if choice == BackendAuto || choice == BackendGPU || choice == "" {
 		for _, path := range findCUDAPlugins() {
 			gpus = append(gpus, candidate{label: "CUDA PJRT plugin " + path, open: func() (*device, error) { return openXLA(path) }})
 		}
 	}
+	if choice == BackendAuto || choice == BackendCPU || choice == "" {
+		for _, path := range findCPUPlugins() {
+			cpus = append(cpus, candidate{label: "XLA CPU plugin " + path, open: func() (*device, error) { return openXLACPU(path) }})
+		}
+	}
+	cpus = append(cpus, candidate{label: "pure Go backend", open: openGo})
 	switch choice {
 	case "", BackendAuto:
-		return append(gpus, goBackend), nil
+		return append(gpus, cpus...), nil
 	case BackendGPU:
 		if len(gpus) == 0 {
-			return nil, fmt.Errorf("--backend gpu: no CUDA PJRT plugin found (looked at $LAYERSCOPE_PJRT_PLUGIN, $PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, /usr/local/lib/go-xla and Python environments with jax-cuda12-pjrt or jax-cuda13-pjrt)")
+			return nil, fmt.Errorf("--backend gpu: no CUDA PJRT plugin found (looked at $LAYERSCOPE_PJRT_PLUGIN, $PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, /usr/local/lib/go-xla and Python environments with jax-cuda12-pjrt or jax-cuda13-pjrt; `layerscope setup-backend cuda` installs one)")
 		}
 		return gpus, nil
 	case BackendCPU:
-		return []candidate{goBackend}, nil
+		return cpus, nil
 	}
 	return nil, fmt.Errorf("--backend %q: expected auto, gpu or cpu", choice)
 }
@@ -128,18 +135,14 @@ func newSimpleGo() (backends.Backend, error) {
 	return simplego.New(cfg)
 }
 
-// openXLA loads a PJRT plugin by absolute path through GoMLX's xla backend, after checking its PJRT
-// API version. A plugin that panics while loading (GoMLX and go-xla panic on some failures) is
+// openXLA loads a CUDA PJRT plugin by absolute path through GoMLX's xla backend, after checking its
+// PJRT API version. A plugin that panics while loading (GoMLX and go-xla panic on some failures) is
 // recovered into an error, so the caller can fall back.
 func openXLA(path string) (d *device, err error) {
 	defer recoverError(&err)
 	configureCUDA(path)
-	plugin, err := pjrt.GetPlugin(path)
-	if err != nil {
-		return nil, fmt.Errorf("CUDA PJRT plugin %s: cannot load it: %s", path, loadReason(path, err))
-	}
-	if major, minor := plugin.Version(); major != pjrtAPIMajor {
-		return nil, fmt.Errorf("CUDA PJRT plugin %s: PJRT API %d.%d, Layerscope speaks %d.x", path, major, minor, pjrtAPIMajor)
+	if err := loadPlugin(path, "CUDA PJRT plugin"); err != nil {
+		return nil, err
 	}
 	// Without this the CUDA client takes 75% of the GPU's memory at start (XLA's default, which JAX
 	// users know as XLA_PYTHON_CLIENT_PREALLOCATE): a desktop app shares the GPU, and its peak memory
@@ -157,6 +160,46 @@ func openXLA(path string) (d *device, err error) {
 	}
 	name := deviceName(b.DeviceDescription(0))
 	return &device{backend: b, name: fmt.Sprintf("%s (CUDA PJRT, %s)", name, path), kind: "xla", gpu: true}, nil
+}
+
+// openXLACPU loads an XLA CPU PJRT plugin by absolute path through GoMLX's xla backend, after checking
+// its PJRT API version; a panic while loading is recovered into an error, as in openXLA. XLA runs on
+// every core (its own thread pool, not GOMAXPROCS), on host memory: weights go up as copies of the
+// mapped file (GoMLX's shared buffers are only switched on for a plugin named "cpu", not one opened
+// by path).
+func openXLACPU(path string) (d *device, err error) {
+	defer recoverError(&err)
+	if err := loadPlugin(path, "XLA CPU plugin"); err != nil {
+		return nil, err
+	}
+	b, err := xla.NewWithOptions(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("XLA CPU plugin %s: loaded, but no client: %s", path, oneLine(err))
+	}
+	if b.NumDevices() == 0 {
+		b.Finalize()
+		return nil, fmt.Errorf("XLA CPU plugin %s: loaded, but it has no device", path)
+	}
+	return &device{backend: b, name: cpuDeviceName(path, runtime.NumCPU()), kind: "xla"}, nil
+}
+
+// cpuDeviceName is what a person reads for an XLA CPU plugin: PJRT's own device string says no more
+// than "cpu:0".
+func cpuDeviceName(path string, cores int) string {
+	return fmt.Sprintf("XLA CPU, %d cores (CPU PJRT, %s)", cores, path)
+}
+
+// loadPlugin loads a PJRT plugin file (what says "CUDA PJRT plugin" or "XLA CPU plugin" in the errors)
+// and checks that it speaks Layerscope's PJRT API major version.
+func loadPlugin(path, what string) error {
+	plugin, err := pjrt.GetPlugin(path)
+	if err != nil {
+		return fmt.Errorf("%s %s: cannot load it: %s", what, path, loadReason(path, err))
+	}
+	if major, minor := plugin.Version(); major != pjrtAPIMajor {
+		return fmt.Errorf("%s %s: PJRT API %d.%d, Layerscope speaks %d.x", what, path, major, minor, pjrtAPIMajor)
+	}
+	return nil
 }
 
 // loadReason digs the dynamic loader's reason ("file too short", "libcudart.so.12: cannot open shared
@@ -188,13 +231,13 @@ func deviceName(desc string) string {
 
 // configureCUDA prepares the environment of a CUDA plugin before it loads: go-xla's own CUDA check
 // guesses the NVIDIA library folder from a fixed layout (and would point XLA at a wrong one), so it is
-// switched off, and XLA is told where a Python environment keeps ptxas and libdevice
-// (site-packages/nvidia/cuda_nvcc) when the plugin comes from one.
+// switched off, and XLA is told where ptxas and libdevice are (cudaDataDir) when the plugin comes from
+// a Python environment or from go-xla's installer.
 func configureCUDA(path string) {
 	if _, set := os.LookupEnv("GOPJRT_CUDA_CHECKS"); !set {
 		os.Setenv("GOPJRT_CUDA_CHECKS", "0")
 	}
-	nvcc := pythonNVCC(path)
+	nvcc := cudaDataDir(path)
 	if nvcc == "" {
 		return
 	}
@@ -205,8 +248,9 @@ func configureCUDA(path string) {
 	os.Setenv("XLA_FLAGS", strings.TrimSpace(flags+" --xla_gpu_cuda_data_dir="+nvcc))
 }
 
-// dtypeFor resolves Options.DType on a device: fp16 is the GPU default, fp32 the CPU's. A dtype the
-// device lacks (fp16 on the pure Go backend) falls back to fp32 with a note.
+// dtypeFor resolves Options.DType on a device: fp16 is the GPU default, fp32 the CPU's (the XLA CPU
+// plugin's too). A dtype the device lacks (fp16 on the pure Go backend) falls back to fp32 with a
+// note; fp16 asked of the XLA CPU plugin runs, with a note that it is slow there.
 func dtypeFor(choice string, d *device) (dtypes.DType, string, error) {
 	var dt dtypes.DType
 	switch choice {
@@ -227,6 +271,9 @@ func dtypeFor(choice string, d *device) (dtypes.DType, string, error) {
 	}
 	if !d.supports(dt) {
 		return dtypes.Float32, fmt.Sprintf("%s has no %s; computing in fp32", d.name, dtypeName(dt)), nil
+	}
+	if dt == dtypes.Float16 && d.kind == "xla" && !d.gpu {
+		return dt, fmt.Sprintf("computing in fp16 on %s, which is slow on the XLA CPU: fp32 is its default", d.name), nil
 	}
 	return dt, "", nil
 }
