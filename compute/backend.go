@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 
 	"github.com/gomlx/go-xla/pkg/pjrt"
@@ -159,6 +161,13 @@ func openXLA(path string) (d *device, err error) {
 		return nil, fmt.Errorf("CUDA PJRT plugin %s: loaded, but it sees no GPU", path)
 	}
 	name := deviceName(b.DeviceDescription(0))
+	if !strings.Contains(name, "NVIDIA") {
+		// Newer plugins print only "cuda:0 [processId=0]", and go-xla does not expose the device kind:
+		// the NVIDIA driver names the model in /proc.
+		if model := nvidiaModel("/proc/driver/nvidia/gpus"); model != "" {
+			name = model
+		}
+	}
 	return &device{backend: b, name: fmt.Sprintf("%s (CUDA PJRT, %s)", name, path), kind: "xla", gpu: true}, nil
 }
 
@@ -218,6 +227,25 @@ func loadReason(path string, err error) string {
 
 // deviceName shortens PJRT's device debug string ("TFRT_GPU_0 ... NVIDIA H100 80GB HBM3 ...") to
 // something a person reads; the whole string where no GPU name shows.
+// nvidiaModel returns the "Model:" line of the first GPU the NVIDIA driver lists under dir
+// (/proc/driver/nvidia/gpus/<bus id>/information), or "".
+func nvidiaModel(dir string) string {
+	infos, _ := filepath.Glob(filepath.Join(dir, "*", "information"))
+	sort.Strings(infos)
+	for _, f := range infos {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "Model:"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return ""
+}
+
 func deviceName(desc string) string {
 	if i := strings.Index(desc, "NVIDIA"); i >= 0 {
 		s := desc[i:]

@@ -235,3 +235,14 @@ func TestDeviceName(t *testing.T) {
 		}
 	}
 }
+
+func TestNvidiaModel(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, filepath.Join(dir, "0000:19:00.0", "information"), "Model: \t\t NVIDIA H200\nIRQ:   1\n")
+	if got := nvidiaModel(dir); got != "NVIDIA H200" {
+		t.Errorf("nvidiaModel = %q", got)
+	}
+	if got := nvidiaModel(filepath.Join(dir, "none")); got != "" {
+		t.Errorf("nvidiaModel of a missing folder = %q", got)
+	}
+}
