@@ -12,9 +12,11 @@ import (
 //	<hub>/models--<org>--<name>/refs/main            the revision "main" points to
 //	<hub>/models--<org>--<name>/snapshots/<rev>/      config.json, *.safetensors (links into blobs/)
 //
-// DESIGN.md names github.com/gomlx/go-huggingface for this layout, but it is not in go.mod and this
-// helper may not add modules; the scan needs only two ReadDirs and one small file per model, so it is
-// written out here. Nothing is downloaded and nothing is written.
+// DESIGN.md names github.com/gomlx/go-huggingface for this layout. Its hub package (v0.3.1) resolves
+// one repository at a time for downloading: it cannot list the cached models, it reads neither HF_HOME
+// nor HF_HUB_CACHE, and resolving a repository creates its cache folder. Listing needs only two
+// ReadDirs and one small file per model, read-only, so it is written out here. Nothing is downloaded
+// and nothing is written.
 
 // hfModel is one model found in the cache.
 type hfModel struct {

@@ -41,14 +41,16 @@ type Window struct {
 	scroll  *container.Scroll
 	autoFit bool // the zoom follows the window until the user zooms by hand
 
-	selection *selectionPanel
-	facts     *factsPanel
-	tree      *treePanel
-	compare   *comparePanel
-	tabs      *container.AppTabs
-	split     *container.Split
-	side      fyne.CanvasObject
-	sideShown bool
+	selection  *selectionPanel
+	facts      *factsPanel
+	tree       *treePanel
+	compare    *comparePanel
+	importance *importancePanel
+	tabs       *container.AppTabs
+	sideSplit  *container.Split // the selection above the tabs
+	split      *container.Split
+	side       fyne.CanvasObject
+	sideShown  bool
 
 	banner    *banner
 	status    *widget.Label
@@ -63,6 +65,12 @@ type Window struct {
 	stack     *fyne.Container // the diagram or the empty state
 
 	hfModels []hfModel // the local Hugging Face cache, scanned in the background
+
+	// scores are the importance runs' results by modelKey: kept when a model leaves the screen, so
+	// opening it again shows them again.
+	scores    map[string]*modelResult
+	whatIf    *whatIf // a pruned model on screen in place of the full one, nil when none
+	whatIfBar *whatIfBar
 
 	loadSeq int            // the newest load; an older one that finishes late is ignored
 	loads   sync.WaitGroup // running loads, for tests
@@ -86,18 +94,31 @@ func newWindow(a fyne.App) *Window {
 	w.facts = newFactsPanel()
 	w.tree = newTreePanel(w)
 	w.compare = newComparePanel(w)
+	w.scores = map[string]*modelResult{}
+	w.importance = newImportancePanel(w, realEngine{})
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Facts", theme.InfoIcon(), w.facts.content),
-		container.NewTabItemWithIcon("Module tree", theme.ListIcon(), w.tree.content),
+		// "Tree", not "Module tree": four tabs must fit the side panel's width on a 1280-wide screen.
+		container.NewTabItemWithIcon("Tree", theme.ListIcon(), w.tree.content),
 		container.NewTabItemWithIcon("Compare", theme.ViewRestoreIcon(), w.compare.content),
+		container.NewTabItemWithIcon("Importance", theme.ComputerIcon(), w.importance.content),
 	)
+	// The device is looked for when the tab is first shown: loading a CUDA plugin takes a second or
+	// more, which a user who never runs anything should not pay for.
+	w.tabs.OnSelected = func(t *container.TabItem) {
+		if t.Content == w.importance.content {
+			w.importance.probe()
+		}
+		w.fitSideSplit()
+	}
 	// The selection above the tabs, in a split the lecturer can drag: a part's tensors stay in view while
 	// the facts or the tree are read below.
-	sideSplit := container.NewVSplit(w.selection.content, w.tabs)
-	sideSplit.Offset = 0.33
-	w.side = sideSplit
+	w.sideSplit = container.NewVSplit(w.selection.content, w.tabs)
+	w.sideSplit.Offset = selectionShare
+	w.side = w.sideSplit
 
 	w.banner = newBanner()
+	w.whatIfBar = newWhatIfBar(w)
 	w.status = widget.NewLabel("")
 	w.status.Truncation = fyne.TextTruncateEllipsis
 	w.busyLabel = widget.NewLabel("")
@@ -110,7 +131,8 @@ func newWindow(a fyne.App) *Window {
 	w.empty = w.emptyState()
 	w.stack = container.NewStack(w.scroll, w.empty)
 	w.scroll.Hide()
-	centre := container.NewBorder(w.banner.content, nil, nil, nil, container.New(&resizeWatcher{onResize: w.resized}, w.stack))
+	centre := container.NewBorder(container.NewVBox(w.banner.content, w.whatIfBar.content), nil, nil, nil,
+		container.New(&resizeWatcher{onResize: w.resized}, w.stack))
 	w.banner.parent = centre
 	w.split = container.NewHSplit(centre, w.side)
 	w.split.Offset = 0.66
@@ -200,9 +222,12 @@ func (w *Window) show(models []*modelio.Model) {
 	for _, m := range models {
 		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch})
 	}
-	// Unfolded groups name models by index: a new set of models starts folded.
+	w.refreshWhatIf()
+	// Unfolded groups name models by index: a new set of models starts folded. Scores are by index too,
+	// and each model brings its own.
 	opts := w.view.Options()
 	opts.Unfold = nil
+	opts.Scores = w.scoreOptions()
 	w.view.SetOptions(opts)
 	w.view.SetModels(rm)
 	if len(models) == 0 {
@@ -235,6 +260,7 @@ func (w *Window) refreshModelPanels() {
 	w.facts.show(m, len(w.models) > 1)
 	w.tree.show(m)
 	w.compare.show(w.models)
+	w.importance.show()
 }
 
 // refreshChrome updates the title, the gallery picker and the zoom readout.
@@ -367,6 +393,25 @@ func (w *Window) fitNow() {
 func (w *Window) resized() {
 	if w.autoFit {
 		w.fitNow()
+	}
+}
+
+// The selection's share of the side panel's height: a third beside the facts and the tree, less beside
+// the Importance tab, whose Run button, chart and table need the room on a 720-high screen.
+const (
+	selectionShare           = 0.33
+	selectionShareImportance = 0.2
+)
+
+// fitSideSplit gives the Importance tab more of the side's height, and the others their share back,
+// unless the user has dragged the divider elsewhere.
+func (w *Window) fitSideSplit() {
+	imp := w.tabs.Selected() != nil && w.tabs.Selected().Content == w.importance.content
+	switch o := w.sideSplit.Offset; {
+	case imp && math.Abs(o-selectionShare) < 0.01:
+		w.sideSplit.SetOffset(selectionShareImportance)
+	case !imp && math.Abs(o-selectionShareImportance) < 0.01:
+		w.sideSplit.SetOffset(selectionShare)
 	}
 }
 

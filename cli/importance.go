@@ -3,12 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -16,7 +16,6 @@ import (
 	"github.com/layerscope/layerscope/compute"
 	"github.com/layerscope/layerscope/compute/calibration"
 	"github.com/layerscope/layerscope/modelio"
-	"github.com/layerscope/layerscope/modelio/tokenizer"
 )
 
 // runImportance scores every decoder block of a model on calibration text (see docs/IMPORTANCE_JSON.md).
@@ -97,36 +96,24 @@ func backendOption(s string) string {
 }
 
 // calibrationTokens returns the samples: from --tokens as given, or the text cut with the model's
-// tokenizer.
+// tokenizer (as the app's compute panel does).
 func calibrationTokens(m *modelio.Model, tokensFile, textFile string, samples, seqLen int) ([][]int, error) {
 	if tokensFile != "" {
 		data, err := os.ReadFile(tokensFile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", tokensFile, unwrapPath(err))
 		}
-		var tokens [][]int
-		if err := json.Unmarshal(data, &tokens); err != nil {
-			return nil, fmt.Errorf("%s: expected a JSON array of token-id arrays: %v", tokensFile, err)
-		}
-		if len(tokens) == 0 {
-			return nil, fmt.Errorf("%s: no samples", tokensFile)
-		}
-		for i, s := range tokens {
-			if len(s) == 0 {
-				return nil, fmt.Errorf("%s: sample %d is empty", tokensFile, i)
-			}
+		tokens, err := calibration.ParseTokens(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", tokensFile, err)
 		}
 		return tokens, nil
 	}
-	if m.Path == "" {
-		return nil, fmt.Errorf("%s is a gallery model: it has no weights to run; give a model folder", m.Name)
-	}
-	dir := m.Path
-	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
-		dir = filepath.Dir(dir)
-	}
-	tok, err := tokenizer.Load(dir)
+	tok, err := calibration.TokenizerFor(m)
 	if err != nil {
+		if errors.Is(err, calibration.ErrGalleryModel) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%v (or pass --tokens FILE)", err)
 	}
 	text := calibration.Default()
@@ -215,47 +202,8 @@ func printImportance(w io.Writer, r *compute.Result) error {
 	return err
 }
 
-// importanceJSON is the documented --json form: run facts, then one object per metric with one score
-// per block in block order (angular: one object per span length n, one score per start block).
-func importanceJSON(r *compute.Result) any {
-	type metric struct {
-		Metric string    `json:"metric"`
-		N      int       `json:"n,omitempty"`
-		Scores []float64 `json:"scores"`
-	}
-	var ms []metric
-	if r.BI != nil {
-		ms = append(ms, metric{Metric: "bi", Scores: r.BI})
-	}
-	for n := 1; n <= compute.MaxSpan; n++ {
-		if a, ok := r.Angular[n]; ok {
-			ms = append(ms, metric{Metric: "angular", N: n, Scores: a})
-		}
-	}
-	if r.Ablation != nil {
-		ms = append(ms, metric{Metric: "ablation", Scores: r.Ablation})
-	}
-	if r.Flat != nil {
-		ms = append(ms, metric{Metric: "flat", Scores: r.Flat})
-	}
-	return struct {
-		Model     string   `json:"model"`
-		Family    string   `json:"family"`
-		Blocks    int      `json:"blocks"`
-		Backend   string   `json:"backend"`
-		Device    string   `json:"device"`
-		DType     string   `json:"dtype"`
-		Samples   int      `json:"samples"`
-		SeqLen    int      `json:"seq_len"`
-		Tokens    int      `json:"tokens"`
-		Seconds   float64  `json:"seconds"`
-		NLL       float64  `json:"nll"`
-		NLLTokens int      `json:"nll_tokens"`
-		Notes     []string `json:"notes"`
-		Metrics   []metric `json:"metrics"`
-	}{r.Model, r.Family, r.Blocks, r.Backend, r.Device, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Seconds(),
-		r.NLL, r.NLLTokens, append([]string{}, r.Notes...), ms}
-}
+// importanceJSON is the documented --json form (docs/IMPORTANCE_JSON.md), which the app exports too.
+func importanceJSON(r *compute.Result) any { return compute.NewReport(r) }
 
 // progressBar draws "[=====>    ] 12/30 blocks  ETA 4s" on a terminal's stderr, and nothing when
 // stderr is a file or pipe (logs stay clean).

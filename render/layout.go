@@ -40,6 +40,9 @@ type Options struct {
 	Repeat bool
 	// NoLegend leaves out the colour key and the scale bar at the bottom.
 	NoLegend bool
+	// Scores shade the blocks by importance, keyed by the model's index among those given to Layout.
+	// A scored model is drawn one card per block: a fold would give several blocks one shade.
+	Scores map[int]Scores
 }
 
 // DefaultWidth is the width a layout fits by default: a 1280×720 projector at scale 1.
@@ -251,6 +254,9 @@ type cardPlan struct {
 	dashed     bool
 	strong     bool
 	sameAs     string // the range of an earlier card with the same rows: this one is drawn compact
+	shade      string // the importance colour of the card's header, "" when not scored (see Scores)
+	candidate  bool   // a pruning candidate: outlined
+	scoreTip   string // the score, for the card's tooltip
 }
 
 type columnPlan struct {
@@ -293,7 +299,12 @@ func Layout(models []Model, opt Options) *Diagram {
 	d.Scale = inner / float64(d.Widest)
 	d.Width = 2*margin + float64(n)*col + float64(n-1)*gutter
 
-	L := &layouter{d: d, th: th, col: col, inner: inner}
+	L := &layouter{d: d, th: th, col: col, inner: inner, scores: map[int]Scores{}}
+	for i, m := range models {
+		if s, ok := scoresFor(opt, i, m); ok {
+			L.scores[i] = s
+		}
+	}
 
 	// Vertical bands, top to bottom: titles, LM heads, final norms, the cards (block 0 lowest), the
 	// embeddings, the legend. Each band is aligned across the columns, so like sits beside like.
@@ -521,8 +532,9 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 			mixed = true
 		}
 	}
+	scores, scored := scoresFor(opt, i, m)
 	for _, g := range a.FoldGroups() {
-		if opt.UnfoldAll || opt.Unfold[FoldID{Model: i, Start: g.Start}] {
+		if opt.UnfoldAll || scored || opt.Unfold[FoldID{Model: i, Start: g.Start}] {
 			for k := g.Start; k <= g.End; k++ {
 				c.cards = append(c.cards, planCard(&a.Blocks[k], k, k, mixed))
 			}
@@ -541,6 +553,9 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 			}
 			_, first[sig] = headerTexts(*cp)
 		}
+	}
+	if scored {
+		applyScores(&c, scores)
 	}
 	return c
 }
@@ -784,11 +799,12 @@ func partLabel(name string) string {
 
 // layouter places items for one diagram.
 type layouter struct {
-	d     *Diagram
-	th    Theme
-	col   float64
-	inner float64
-	level int // the label form of the column being drawn
+	d      *Diagram
+	th     Theme
+	col    float64
+	inner  float64
+	level  int            // the label form of the column being drawn
+	scores map[int]Scores // the scored models, by index
 }
 
 func (d *Diagram) add(it Item) { d.Items = append(d.Items, it) }
@@ -862,7 +878,7 @@ func (L *layouter) band(ref Ref, p *arch.Part, x, y float64) {
 }
 
 func (L *layouter) headerHeight(cp cardPlan) float64 {
-	if cp.tag != "" && L.headerLeftWidth(cp)+16+textWidth(cp.tag, labelSize, cp.strong) > L.inner {
+	if cp.tag != "" && L.headerLeftWidth(cp)+16+textWidth(cp.tag, labelSize, cp.strong || cp.candidate) > L.inner {
 		return headerH + labelSize*lineFactor
 	}
 	return headerH
@@ -870,6 +886,9 @@ func (L *layouter) headerHeight(cp cardPlan) float64 {
 
 // compactHeight is the height of a card drawn as its header and the card it repeats.
 func (L *layouter) compactHeight(cp cardPlan) float64 {
+	if cp.shade != "" {
+		return L.headerHeight(cp) // a shaded card says which it repeats in its tooltip: the stack stays short
+	}
 	return L.headerHeight(cp) + labelSize*lineFactor + cardPad - 2
 }
 
@@ -938,30 +957,51 @@ func (L *layouter) card(i int, cp cardPlan, x, y, h, headH, attH float64) {
 	if cp.end > cp.start {
 		tip += " each"
 	}
-	L.d.add(Item{Kind: KindCard, X: x, Y: y, W: L.col, H: h, Fill: th.Card, Stroke: stroke, StrokeWidth: sw,
+	tip += cp.scoreTip
+	if cp.shade != "" && cp.sameAs != "" {
+		tip += " · same widths as " + cp.sameAs
+	}
+	// A scored card carries its shade in the header, or all over where it is only a header (compact),
+	// its header text in black or white for contrast; a candidate's outline goes on top of it all.
+	fill, text, muted := th.Card, th.Text, th.Muted
+	if cp.shade != "" {
+		text, muted = textOn(cp.shade), textOn(cp.shade)
+		if cp.sameAs != "" {
+			fill = cp.shade
+		}
+	}
+	if cp.candidate {
+		defer L.candidateOutline(x, y, L.col, h)
+	}
+	L.d.add(Item{Kind: KindCard, X: x, Y: y, W: L.col, H: h, Fill: fill, Stroke: stroke, StrokeWidth: sw,
 		Dashed: cp.dashed, Radius: cardRadius, Ref: ref, Tip: tip})
+	if cp.shade != "" && cp.sameAs == "" {
+		L.headerBand(x, y, L.col, headH, sw/2, cp.shade, ref)
+	}
 
 	count, rng := headerTexts(cp)
 	tx, ty := x+cardPad, y+4
 	if count != "" {
-		tx += L.text(tx, ty, count, headerSize, true, th.Text, ref) + 8
+		tx += L.text(tx, ty, count, headerSize, true, text, ref) + 8
 	}
-	L.text(tx, ty+(headerSize-subSize)/2, rng, subSize, false, th.Muted, ref)
+	L.text(tx, ty+(headerSize-subSize)/2, rng, subSize, false, muted, ref)
 	if cp.tag != "" {
-		tw := textWidth(cp.tag, labelSize, cp.strong)
+		tw := textWidth(cp.tag, labelSize, cp.strong || cp.candidate)
 		tagY := ty + (headerSize-labelSize)/2
 		if headH > headerH {
 			tagY = ty + headerSize*lineFactor
 		}
-		col := th.Muted
+		col := muted
 		if cp.strong {
-			col = th.Text
+			col = text
 		}
-		L.text(x+L.col-cardPad-tw, tagY, cp.tag, labelSize, cp.strong, col, ref)
+		L.text(x+L.col-cardPad-tw, tagY, cp.tag, labelSize, cp.strong || cp.candidate, col, ref)
 	}
 
 	if cp.sameAs != "" {
-		L.text(x+cardPad, y+headH-2, "same widths as "+cp.sameAs, labelSize, false, th.Muted, ref)
+		if cp.shade == "" {
+			L.text(x+cardPad, y+headH-2, "same widths as "+cp.sameAs, labelSize, false, muted, ref)
+		}
 		return
 	}
 	L.rows(i, cp, cp.att, x+cardPad, y+headH)
@@ -1153,6 +1193,7 @@ func (L *layouter) legend(y float64) float64 {
 	for feat > 1 && float64(feat)*d.Scale > 160 {
 		feat /= 2
 	}
+	L.scoreLegend(&x, &y, lineH, place)
 	label := "bar length = output width: " + strconv.FormatInt(feat, 10) + " features"
 	w := float64(feat) * d.Scale
 	place(w + 8 + textWidth(label, labelSize, false))
