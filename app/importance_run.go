@@ -17,6 +17,7 @@ import (
 	"github.com/layerscope/layerscope/compute"
 	"github.com/layerscope/layerscope/compute/calibration"
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/facts"
 )
 
 // textSource is where the calibration text comes from.
@@ -230,7 +231,7 @@ func rate(done, total, tokens int, elapsed time.Duration) string {
 	}
 	tps := float64(tokens) * float64(done) / float64(total) / elapsed.Seconds()
 	left := time.Duration(float64(elapsed) * float64(total-done) / float64(done))
-	s := fmt.Sprintf("%s tokens/s", commas(int64(tps+0.5)))
+	s := fmt.Sprintf("%s tokens/s", facts.Commas(int64(tps+0.5)))
 	switch {
 	case done < total && left < time.Second:
 		s += " · almost done"

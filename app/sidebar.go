@@ -13,6 +13,7 @@ import (
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/arch"
+	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/render"
 )
 
@@ -71,7 +72,7 @@ func describeRef(m *modelio.Model, ref render.Ref) (title string, lines, tensors
 	switch ref.What {
 	case render.RefModel:
 		title = m.Name
-		lines = append(lines, a.Class+" · "+commas(m.Spec.Root.NumParams())+" parameters",
+		lines = append(lines, a.Class+" · "+facts.Commas(m.Spec.Root.NumParams())+" parameters",
 			fmt.Sprintf("%d blocks of %s", len(a.Blocks), blockClass(a)))
 	case render.RefCard:
 		b := block(a, ref.Start)
@@ -83,7 +84,7 @@ func describeRef(m *modelio.Model, ref render.Ref) (title string, lines, tensors
 		if ref.End > ref.Start {
 			each = " each"
 		}
-		lines = append(lines, commas(b.Params)+" parameters"+each)
+		lines = append(lines, facts.Commas(b.Params)+" parameters"+each)
 		if b.Attention != "" {
 			l := b.Attention + " attention"
 			if b.Window > 0 {
@@ -106,7 +107,7 @@ func describeRef(m *modelio.Model, ref render.Ref) (title string, lines, tensors
 		}
 		e := b.Experts
 		title = fmt.Sprintf("%d experts · %s", e.Count, blockRange(ref))
-		lines = append(lines, expertsSummary(e), commas(e.Params)+" parameters in all the experts of one block")
+		lines = append(lines, expertsSummary(e), facts.Commas(e.Params)+" parameters in all the experts of one block")
 		if !e.Uniform {
 			lines = append(lines, "the experts differ in size")
 		}
@@ -127,7 +128,7 @@ func describeRef(m *modelio.Model, ref render.Ref) (title string, lines, tensors
 			}
 			lines = append(lines, l)
 		}
-		params := commas(pt.Params) + " parameters"
+		params := facts.Commas(pt.Params) + " parameters"
 		if ref.End > ref.Start {
 			params += " each"
 		}
@@ -249,24 +250,6 @@ func shape(s []int64) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// commas writes a count with thousands separators: 1,235,814,400.
-func commas(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 // factsPanel shows the key facts of one model: the headline numbers, the architecture's traits with
 // the sentence that explains each, the parameter split, memory, pruning hints, warnings and notes.
 type factsPanel struct {
@@ -329,7 +312,7 @@ func (p *factsPanel) show(m *modelio.Model, comparing bool) {
 	pa := f.Parameters
 	rows = nil
 	share := func(label string, n int64) {
-		v := commas(n)
+		v := facts.Commas(n)
 		if pa.Total > 0 {
 			v += fmt.Sprintf("   %.1f%%", 100*float64(n)/float64(pa.Total))
 		}
@@ -350,7 +333,7 @@ func (p *factsPanel) show(m *modelio.Model, comparing bool) {
 	if pa.Active != pa.Total {
 		share("active", pa.Active)
 	}
-	rows = append(rows, key("total"), value(commas(pa.Total)))
+	rows = append(rows, key("total"), value(facts.Commas(pa.Total)))
 	p.box.Add(container.New(layout.NewFormLayout(), rows...))
 
 	p.box.Add(section("Memory"))

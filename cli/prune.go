@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/prune"
 )
 
@@ -83,8 +84,8 @@ func printPruning(w io.Writer, m, p *modelio.Model) {
 	fmt.Fprintf(w, "model:      %s\n", m.Name)
 	fmt.Fprintf(w, "removed:    %s of %d%s\n", modelio.BlocksPhrase(removedHere(m, p)), len(m.Arch.Blocks), class)
 	fmt.Fprintf(w, "depth:      %d → %d blocks\n", len(m.Arch.Blocks), len(p.Arch.Blocks))
-	fmt.Fprintf(w, "parameters: %s → %s (%s → %s)\n", thousands(before), thousands(after), shortCount(before), shortCount(after))
-	fmt.Fprintf(w, "saved:      %s parameters (%.1f%%)\n", thousands(saved), 100*float64(saved)/float64(max(before, 1)))
+	fmt.Fprintf(w, "parameters: %s → %s (%s → %s)\n", facts.Commas(before), facts.Commas(after), shortCount(before), shortCount(after))
+	fmt.Fprintf(w, "saved:      %s parameters (%.1f%%)\n", facts.Commas(saved), 100*float64(saved)/float64(max(before, 1)))
 }
 
 // removedHere lists the removed blocks as m numbers them (m may itself be a pruned model).
@@ -133,22 +134,4 @@ func parseBlocks(s string) ([]int, error) {
 		}
 	}
 	return out, nil
-}
-
-// thousands writes n with thousands separators: 1,235,814,400.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

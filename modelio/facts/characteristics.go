@@ -358,7 +358,7 @@ func (m *model) positionalFact() (Characteristic, bool) {
 		c.Value = "learned"
 		c.Explanation = "learned absolute position embeddings"
 		if n > 0 {
-			c.Explanation += " up to " + commas(n) + " positions"
+			c.Explanation += " up to " + Commas(n) + " positions"
 		}
 		c.Explanation += ", added to the token embeddings"
 		return c, true
@@ -406,9 +406,9 @@ func (m *model) slidingFact() (Characteristic, bool) {
 		c.Value = itoa(int64(window)) + ", all layers"
 		if ctx > 0 && window >= ctx {
 			c.Explanation = fmt.Sprintf("every layer's window of %s tokens covers the whole %s-token context: no effect",
-				commas(int64(window)), commas(int64(ctx)))
+				Commas(int64(window)), Commas(int64(ctx)))
 		} else {
-			c.Explanation = fmt.Sprintf("every layer attends to the last %s tokens only", commas(int64(window)))
+			c.Explanation = fmt.Sprintf("every layer attends to the last %s tokens only", Commas(int64(window)))
 		}
 		return c, true
 	}
@@ -417,7 +417,7 @@ func (m *model) slidingFact() (Characteristic, bool) {
 	if s%full == 0 {
 		c.Value = fmt.Sprintf("%d, %d:1", window, s/full)
 	}
-	c.Explanation = fmt.Sprintf("%d of %d layers attend to the last %s tokens only; ", s, n, commas(int64(window)))
+	c.Explanation = fmt.Sprintf("%d of %d layers attend to the last %s tokens only; ", s, n, Commas(int64(window)))
 	if p := period(sliding); p > 0 {
 		c.Explanation += fmt.Sprintf("every %s layer attends to the whole context", ordinal(p))
 	} else {
@@ -463,7 +463,7 @@ func (m *model) tiedFact(p Parameters) (Characteristic, bool) {
 	default:
 		return Characteristic{}, false
 	}
-	size := fmt.Sprintf("%s × %d = %s", commas(v), h, commas(v*h))
+	size := fmt.Sprintf("%s × %d = %s", Commas(v), h, Commas(v*h))
 	if p.TiedEmbeddings {
 		return Characteristic{Key: KeyTiedEmbeddings, Value: "yes",
 			Explanation: "lm_head reuses the token embedding matrix: saves " + size + " parameters (V×H)"}, true
@@ -567,9 +567,9 @@ func (m *model) vocabFact(p Parameters) (Characteristic, bool) {
 	if v == 0 {
 		return Characteristic{}, false
 	}
-	c := Characteristic{Key: KeyVocabSize, Value: commas(v), Explanation: commas(v) + " tokens"}
+	c := Characteristic{Key: KeyVocabSize, Value: Commas(v), Explanation: Commas(v) + " tokens"}
 	if h > 0 {
-		c.Explanation += fmt.Sprintf("; the token embedding is %s × %d = %s parameters", commas(v), h, commas(v*h))
+		c.Explanation += fmt.Sprintf("; the token embedding is %s × %d = %s parameters", Commas(v), h, Commas(v*h))
 		if p.Total > 0 {
 			c.Explanation += ", " + percent(v*h, p.Total) + " of the model"
 		}
@@ -585,17 +585,17 @@ func (m *model) contextFact() (Characteristic, bool) {
 	if n <= 0 {
 		return Characteristic{}, false
 	}
-	c := Characteristic{Key: KeyContextLength, Value: commas(int64(n))}
+	c := Characteristic{Key: KeyContextLength, Value: Commas(int64(n))}
 	switch {
 	case m.h.Positional == arch.PosLearned || m.posEmb != nil:
-		c.Explanation = fmt.Sprintf("up to %s tokens: the position table has no row beyond that", commas(int64(n)))
+		c.Explanation = fmt.Sprintf("up to %s tokens: the position table has no row beyond that", Commas(int64(n)))
 	case m.h.RopeScaling != "":
-		c.Explanation = fmt.Sprintf("up to %s tokens (max_position_embeddings), reached through %s RoPE scaling", commas(int64(n)), m.h.RopeScaling)
+		c.Explanation = fmt.Sprintf("up to %s tokens (max_position_embeddings), reached through %s RoPE scaling", Commas(int64(n)), m.h.RopeScaling)
 		if m.h.RopeFactor > 0 {
 			c.Explanation += " ×" + number(m.h.RopeFactor)
 		}
 	default:
-		c.Explanation = fmt.Sprintf("up to %s tokens (max_position_embeddings)", commas(int64(n)))
+		c.Explanation = fmt.Sprintf("up to %s tokens (max_position_embeddings)", Commas(int64(n)))
 	}
 	return c, true
 }

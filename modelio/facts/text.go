@@ -28,14 +28,14 @@ func (f *Facts) Text() string {
 	blank()
 
 	p := f.Parameters
-	total := commas(p.Total) + " (" + compact(p.Total)
+	total := Commas(p.Total) + " (" + compact(p.Total)
 	if p.TiedEmbeddings {
 		total += ", tied embeddings counted once"
 	}
 	add("parameters", total+")")
-	numW := len(commas(p.Total))
+	numW := len(Commas(p.Total))
 	share := func(n int64) string {
-		s := fmt.Sprintf("%*s", numW, commas(n))
+		s := fmt.Sprintf("%*s", numW, Commas(n))
 		if p.Total > 0 {
 			s += fmt.Sprintf("  %6s", percent(n, p.Total))
 		}
@@ -47,7 +47,7 @@ func (f *Facts) Text() string {
 	add("  norms", share(p.Norms))
 	lm := share(p.LMHead)
 	if p.TiedEmbeddings {
-		lm = fmt.Sprintf("%*s", numW, commas(p.LMHead)) + "  tied to the token embedding"
+		lm = fmt.Sprintf("%*s", numW, Commas(p.LMHead)) + "  tied to the token embedding"
 	}
 	add("  lm_head", lm)
 	if p.Other != 0 {
@@ -56,9 +56,9 @@ func (f *Facts) Text() string {
 	switch {
 	case p.BlockMax == 0:
 	case p.BlockMin == p.BlockMax:
-		add("  per block", fmt.Sprintf("%*s  every block", numW, commas(p.BlockMax)))
+		add("  per block", fmt.Sprintf("%*s  every block", numW, Commas(p.BlockMax)))
 	default:
-		add("  per block", fmt.Sprintf("%*s  to %s", numW, commas(p.BlockMin), commas(p.BlockMax)))
+		add("  per block", fmt.Sprintf("%*s  to %s", numW, Commas(p.BlockMin), Commas(p.BlockMax)))
 	}
 	if p.Active != p.Total {
 		add("  active", share(p.Active)+"  per token")
@@ -134,8 +134,8 @@ func padRight(s string, w int) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// commas writes n with thousands separators: 1235814400 gives "1,235,814,400".
-func commas(n int64) string {
+// Commas writes n with thousands separators: 1235814400 gives "1,235,814,400".
+func Commas(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	if neg {
