@@ -2,6 +2,8 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -503,6 +505,37 @@ func TestExportGuards(t *testing.T) {
 	}
 	if got := exportName("meta-llama/Llama", 3, "png", 2); got != "meta-llama_Llama-and-2-more@2x.png" {
 		t.Errorf("export name %q", got)
+	}
+	// The path is checked before anything is written: picking config.json inside the model folder
+	// must not touch it.
+	before, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	if _, err := w.checkSavePath(dir, "config.json", ".png"); err == nil || !strings.Contains(err.Error(), "never writes into a model folder") {
+		t.Errorf("a path inside the model folder: %v", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "config.json")); string(after) != string(before) || len(after) == 0 {
+		t.Error("config.json changed")
+	}
+	for _, name := range []string{"", "  ", "sub/stack.png"} {
+		if _, err := w.checkSavePath(t.TempDir(), name, ".png"); err == nil {
+			t.Errorf("file name %q accepted", name)
+		}
+	}
+	out := t.TempDir()
+	path, err := w.checkSavePath(out, "stack", ".png")
+	if err != nil || path != filepath.Join(out, "stack.png") {
+		t.Fatalf("checkSavePath = %q, %v", path, err)
+	}
+	if err := writeFileAtomic(path, func(wr io.Writer) error { _, err := wr.Write([]byte("png")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(path, func(io.Writer) error { return errors.New("disk full") }); err == nil {
+		t.Error("a failed write reported no error")
+	}
+	if data, _ := os.ReadFile(path); string(data) != "png" {
+		t.Errorf("a failed export damaged the existing file: %q", data)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
 	}
 }
 

@@ -3,13 +3,12 @@ package app
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 
 	"github.com/layerscope/layerscope/render"
 )
@@ -35,24 +34,10 @@ func (w *Window) export(format string, scale float64) {
 		w.banner.show("Nothing to export: open a model first.")
 		return
 	}
-	save := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-		if err != nil {
-			w.banner.show(err.Error())
-			return
-		}
-		if wc == nil {
-			return // cancelled
-		}
-		path := wc.URI().Path()
-		if dir := w.modelFolderHolding(path); dir != "" {
-			wc.Close()
-			os.Remove(path) // the dialog created it empty
-			w.banner.show(fmt.Sprintf("%s is inside the model folder %s: Layerscope never writes into a model folder.", path, dir))
-			return
-		}
+	w.askSavePath("Export the view", exportName(w.models[0].Name, len(w.models), format, scale), "."+format, func(path string) {
 		w.status.SetText("Exporting " + filepath.Base(path) + "…")
 		go func() {
-			err := writeDiagram(wc, d, format, scale)
+			err := writeFileAtomic(path, func(wr io.Writer) error { return writeDiagram(wr, d, format, scale) })
 			fyne.Do(func() {
 				if err != nil {
 					w.banner.show(fmt.Sprintf("%s: %v", path, err))
@@ -65,34 +50,22 @@ func (w *Window) export(format string, scale float64) {
 				w.status.SetText(msg)
 			})
 		}()
-	}, w.win)
-	save.SetFileName(exportName(w.models[0].Name, len(w.models), format, scale))
-	save.SetFilter(storage.NewExtensionFileFilter([]string{"." + format}))
-	if home, err := os.UserHomeDir(); err == nil {
-		if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-			save.SetLocation(l)
-		}
-	}
-	save.Resize(dialogSize(w.win))
-	save.Show()
+	})
 }
 
-// writeDiagram encodes d to wc and closes it.
-func writeDiagram(wc fyne.URIWriteCloser, d *render.Diagram, format string, scale float64) error {
-	bw := bufio.NewWriter(wc)
+// writeDiagram encodes d as SVG, or as PNG at scale.
+func writeDiagram(wr io.Writer, d *render.Diagram, format string, scale float64) error {
+	bw := bufio.NewWriter(wr)
 	var err error
 	if format == "svg" {
 		err = d.SVG(bw)
 	} else {
 		err = d.PNG(bw, scale)
 	}
-	if err == nil {
-		err = bw.Flush()
+	if err != nil {
+		return err
 	}
-	if cerr := wc.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return bw.Flush()
 }
 
 // exportName suggests a file name: "llama-3.2-1b@2x.png", "llama-3.2-1b-and-2-more.svg".

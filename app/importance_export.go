@@ -5,16 +5,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 
 	"github.com/layerscope/layerscope/compute"
 	"github.com/layerscope/layerscope/render"
@@ -134,39 +130,13 @@ func (p *importancePanel) export(format string) {
 		w.banner.show(err.Error())
 		return
 	}
-	save := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-		if err != nil {
-			w.banner.show(err.Error())
-			return
-		}
-		if wc == nil {
-			return
-		}
-		path := wc.URI().Path()
-		if dir := w.modelFolderHolding(path); dir != "" {
-			wc.Close()
-			os.Remove(path) // the dialog created it empty
-			w.banner.show(fmt.Sprintf("%s is inside the model folder %s: Layerscope never writes into a model folder.", path, dir))
-			return
-		}
-		_, err = wc.Write(data)
-		if cerr := wc.Close(); err == nil {
-			err = cerr
-		}
+	base := strings.NewReplacer("/", "_", "\\", "_", " ", "_").Replace(filepath.Base(m.Name))
+	w.askSavePath("Save the scores", base+"-importance."+format, "."+format, func(path string) {
+		err := writeFileAtomic(path, func(wr io.Writer) error { _, err := wr.Write(data); return err })
 		if err != nil {
 			w.banner.show(fmt.Sprintf("%s: %v", path, err))
 			return
 		}
 		w.status.SetText("Saved the scores of " + m.Name + " to " + path)
-	}, w.win)
-	base := strings.NewReplacer("/", "_", "\\", "_", " ", "_").Replace(filepath.Base(m.Name))
-	save.SetFileName(base + "-importance." + format)
-	save.SetFilter(storage.NewExtensionFileFilter([]string{"." + format}))
-	if home, err := os.UserHomeDir(); err == nil {
-		if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-			save.SetLocation(l)
-		}
-	}
-	save.Resize(dialogSize(w.win))
-	save.Show()
+	})
 }
