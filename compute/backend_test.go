@@ -246,3 +246,16 @@ func TestNvidiaModel(t *testing.T) {
 		t.Errorf("nvidiaModel of a missing folder = %q", got)
 	}
 }
+
+func TestCUDAXLAFlags(t *testing.T) {
+	for _, c := range []struct{ flags, nvcc, want string }{
+		{"", "", "--xla_gpu_enable_triton_gemm=false"},
+		{"", "/env/nvidia/cu13", "--xla_gpu_cuda_data_dir=/env/nvidia/cu13 --xla_gpu_enable_triton_gemm=false"},
+		{"--xla_gpu_enable_triton_gemm=true", "", "--xla_gpu_enable_triton_gemm=true"},
+		{"--xla_gpu_cuda_data_dir=/mine", "/env/nvidia/cu13", "--xla_gpu_cuda_data_dir=/mine --xla_gpu_enable_triton_gemm=false"},
+	} {
+		if got := cudaXLAFlags(c.flags, c.nvcc); got != c.want {
+			t.Errorf("cudaXLAFlags(%q, %q) = %q, want %q", c.flags, c.nvcc, got, c.want)
+		}
+	}
+}
