@@ -356,7 +356,7 @@ func (x *importanceResults) fillTable(s render.Scores) {
 			check.Disable() // a span's blocks are marked by the rule, together
 		}
 		shade, _ := s.Shade(b)
-		swatch := canvas.NewRectangle(hexColor(shade))
+		swatch := canvas.NewRectangle(render.ParseColor(shade))
 		swatch.CornerRadius = 3
 		swatch.SetMinSize(fyne.NewSize(14, 14))
 		row := container.NewGridWithColumns(3, cell(strconv.Itoa(rank+1), false, true), cell(label, marked[b], false),

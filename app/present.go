@@ -42,9 +42,9 @@ func (t *appTheme) Color(name fyne.ThemeColorName, _ fyne.ThemeVariant) color.Co
 	switch name {
 	case colorMuted:
 		if t.dark {
-			return hexColor(render.Dark.Muted)
+			return render.ParseColor(render.Dark.Muted)
 		}
-		return hexColor(render.Light.Muted)
+		return render.ParseColor(render.Light.Muted)
 	case theme.ColorNamePrimary, theme.ColorNameHyperlink, theme.ColorNameFocus:
 		if name == theme.ColorNameFocus {
 			return color.NRGBA{R: accent.R, G: accent.G, B: accent.B, A: 0x7f}
@@ -56,9 +56,9 @@ func (t *appTheme) Color(name fyne.ThemeColorName, _ fyne.ThemeVariant) color.Co
 	case theme.ColorNameBackground:
 		// The panels sit on the diagram's own background colour, so the stack does not float in a box.
 		if t.dark {
-			return hexColor(render.Dark.Background)
+			return render.ParseColor(render.Dark.Background)
 		}
-		return hexColor(render.Light.Background)
+		return render.ParseColor(render.Light.Background)
 	}
 	return theme.DefaultTheme().Color(name, t.variant())
 }
@@ -91,30 +91,6 @@ func (t *appTheme) diagramTheme() render.Theme {
 		return render.Dark
 	}
 	return render.Light
-}
-
-// hexColor parses a "#rrggbb" colour as render writes them.
-func hexColor(s string) color.NRGBA {
-	c := color.NRGBA{A: 0xff}
-	if len(s) != 7 || s[0] != '#' {
-		return c
-	}
-	v := func(i int) uint8 {
-		h := func(b byte) uint8 {
-			switch {
-			case b >= '0' && b <= '9':
-				return b - '0'
-			case b >= 'a' && b <= 'f':
-				return b - 'a' + 10
-			case b >= 'A' && b <= 'F':
-				return b - 'A' + 10
-			}
-			return 0
-		}
-		return h(s[i])<<4 | h(s[i+1])
-	}
-	c.R, c.G, c.B = v(1), v(3), v(5)
-	return c
 }
 
 // setPresenting switches the large-type theme on or off.

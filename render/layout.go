@@ -1101,7 +1101,7 @@ func partTip(p *arch.Part) string {
 
 // textOn picks black or white text for the best contrast on a fill.
 func textOn(fill string) string {
-	c := parseColor(fill)
+	c := ParseColor(fill)
 	lin := func(v uint8) float64 {
 		f := float64(v) / 255
 		if f <= 0.04045 {

@@ -36,7 +36,7 @@ func (d *Diagram) Image(scale float64) *image.RGBA {
 
 // Draw paints the diagram onto dst at scale pixels per model unit, background first.
 func (d *Diagram) Draw(dst *image.RGBA, scale float64) {
-	draw.Draw(dst, dst.Bounds(), image.NewUniform(parseColor(d.Background)), image.Point{}, draw.Src)
+	draw.Draw(dst, dst.Bounds(), image.NewUniform(rgba(d.Background)), image.Point{}, draw.Src)
 	for i := range d.Items {
 		drawItem(dst, &d.Items[i], scale)
 	}
@@ -45,19 +45,19 @@ func (d *Diagram) Draw(dst *image.RGBA, scale float64) {
 func drawItem(dst *image.RGBA, it *Item, s float64) {
 	if it.Kind == KindText {
 		if it.Text != "" && it.Fill != "" {
-			drawText(dst, it.Text, it.Size*s, it.Bold, it.X*s, it.Baseline()*s, parseColor(it.Fill))
+			drawText(dst, it.Text, it.Size*s, it.Bold, it.X*s, it.Baseline()*s, rgba(it.Fill))
 		}
 		return
 	}
 	x, y, w, h, r := it.X*s, it.Y*s, it.W*s, it.H*s, it.Radius*s
 	if it.Fill != "" {
-		fillRRect(dst, x, y, w, h, r, 0, parseColor(it.Fill))
+		fillRRect(dst, x, y, w, h, r, 0, rgba(it.Fill))
 	}
 	if it.Stroke == "" {
 		return
 	}
 	sw := math.Max(1, it.StrokeWidth*s)
-	c := parseColor(it.Stroke)
+	c := rgba(it.Stroke)
 	if !it.Dashed {
 		fillRRect(dst, x, y, w, h, r, sw, c)
 		return
@@ -155,9 +155,13 @@ func blend(p []byte, c color.RGBA, a float64) {
 	p[3] = mix(p[3], 255)
 }
 
-// parseColor reads "#rrggbb"; anything else is opaque black.
-func parseColor(s string) color.RGBA {
-	c := color.RGBA{A: 255}
+// rgba is ParseColor for drawing: the colours are opaque, so straight and premultiplied alpha agree.
+func rgba(s string) color.RGBA { return color.RGBA(ParseColor(s)) }
+
+// ParseColor reads the diagram's "#rrggbb" colours; anything else is opaque black. The window's
+// widgets use it too, so they and the exporters read a colour alike.
+func ParseColor(s string) color.NRGBA {
+	c := color.NRGBA{A: 255}
 	if len(s) != 7 || s[0] != '#' {
 		return c
 	}

@@ -686,7 +686,7 @@ func (r *diagramViewRenderer) Refresh() {
 	r.diag, r.gen, r.zoom = v.diag, v.gen, v.zoom
 	r.mu.Unlock()
 
-	r.bg.FillColor = hexColor(v.diag.Background)
+	r.bg.FillColor = render.ParseColor(v.diag.Background)
 	r.sel.StrokeColor = theme.ColorForWidget(theme.ColorNamePrimary, v)
 	r.sel.StrokeWidth = theme.SizeForWidget(theme.SizeNameInputBorder, v)
 	r.tipBg.FillColor = theme.ColorForWidget(theme.ColorNameOverlayBackground, v)
@@ -708,25 +708,4 @@ func (r *diagramViewRenderer) Refresh() {
 	r.sel.Refresh()
 	r.tipBg.Refresh()
 	r.tip.Refresh()
-}
-
-// hexColor reads the diagram's "#rrggbb" colours; anything else is opaque black, as the exporters read it.
-func hexColor(s string) color.NRGBA {
-	c := color.NRGBA{A: 255}
-	if len(s) != 7 || s[0] != '#' {
-		return c
-	}
-	nib := func(b byte) uint8 {
-		switch {
-		case b >= '0' && b <= '9':
-			return b - '0'
-		case b >= 'a' && b <= 'f':
-			return b - 'a' + 10
-		case b >= 'A' && b <= 'F':
-			return b - 'A' + 10
-		}
-		return 0
-	}
-	c.R, c.G, c.B = nib(s[1])<<4|nib(s[2]), nib(s[3])<<4|nib(s[4]), nib(s[5])<<4|nib(s[6])
-	return c
 }

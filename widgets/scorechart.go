@@ -225,7 +225,7 @@ func (r *scoreChartRenderer) Refresh() {
 		r.bars, r.marks = make([]*canvas.Rectangle, n), make([]*canvas.Rectangle, n)
 		for i := range n {
 			r.bars[i] = canvas.NewRectangle(color.Transparent)
-			r.marks[i] = canvas.NewRectangle(hexColor(render.CandidateStroke))
+			r.marks[i] = canvas.NewRectangle(render.ParseColor(render.CandidateStroke))
 		}
 		r.objects = []fyne.CanvasObject{r.zero}
 		for i := range n {
@@ -240,7 +240,7 @@ func (r *scoreChartRenderer) Refresh() {
 		if !ok {
 			continue
 		}
-		b.FillColor = hexColor(shade)
+		b.FillColor = render.ParseColor(shade)
 		b.StrokeWidth = 0
 		if i == c.hover {
 			b.StrokeColor, b.StrokeWidth = fg, 1.5
