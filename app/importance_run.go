@@ -50,19 +50,23 @@ type engine interface {
 	Run(ctx context.Context, j job, progress func(done, total int, msg string)) (*compute.Result, error)
 }
 
-// realEngine is compute with the model's own tokenizer.
-type realEngine struct{}
+// realEngine is compute with the model's own tokenizer. Its session keeps the device the probe opened
+// and the executables a run compiled for the window's lifetime: pressing Run again on the same model
+// and settings compiles nothing (seconds on a GPU). The process's exit releases them.
+type realEngine struct{ session *compute.Session }
 
-func (realEngine) Probe() compute.Found { return compute.Probe() }
+func newRealEngine() realEngine { return realEngine{session: compute.NewSession()} }
 
-func (realEngine) Run(ctx context.Context, j job, progress func(done, total int, msg string)) (*compute.Result, error) {
+func (e realEngine) Probe() compute.Found { return e.session.Probe() }
+
+func (e realEngine) Run(ctx context.Context, j job, progress func(done, total int, msg string)) (*compute.Result, error) {
 	tokens, err := calibrationTokens(j)
 	if err != nil {
 		return nil, err
 	}
 	opts := j.opts
 	opts.Progress = progress
-	return compute.Run(ctx, j.model, tokens, opts)
+	return e.session.Run(ctx, j.model, tokens, opts)
 }
 
 // calibrationTokens cuts the job's text with the model's tokenizer, or reads a file of token ids.

@@ -95,7 +95,7 @@ func newWindow(a fyne.App) *Window {
 	w.tree = newTreePanel(w)
 	w.compare = newComparePanel(w)
 	w.scores = map[string]*modelResult{}
-	w.importance = newImportancePanel(w, realEngine{})
+	w.importance = newImportancePanel(w, newRealEngine())
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Facts", theme.InfoIcon(), w.facts.content),
 		// "Tree", not "Module tree": four tabs must fit the side panel's width on a 1280-wide screen.

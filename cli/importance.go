@@ -29,6 +29,7 @@ func runImportance(env *Env, args []string) error {
 	backend := fs.String("backend", "auto", "auto, gpu or cpu")
 	dtype := fs.String("dtype", "", "fp16, bf16 or fp32 (default: fp16 on a GPU, fp32 on the CPU)")
 	asJSON := fs.Bool("json", false, "print the scores as JSON")
+	repeat := fs.Int("repeat", 1, "run N times in one process, reusing the opened device and compiled executables (timing)")
 	path, err := parse(fs, args, "MODEL")
 	if err != nil {
 		return err
@@ -50,6 +51,9 @@ func runImportance(env *Env, args []string) error {
 	if *tokensFile != "" && *textFile != "" {
 		return errUsage{"importance: give --text or --tokens, not both"}
 	}
+	if *repeat < 1 {
+		return errUsage{"importance: --repeat must be 1 or more"}
+	}
 
 	m, err := modelio.Open(path)
 	if err != nil {
@@ -63,24 +67,41 @@ func runImportance(env *Env, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgressBar(env.Stderr)
-	res, err := compute.Run(ctx, m, tokens, compute.Options{
-		Backend: backendOption(*backend), DType: *dtype, Metrics: metrics, Progress: bar.update,
-	})
-	bar.done()
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted: no scores written")
+	// One session for the repeats: the first run opens the device and compiles, the others only run,
+	// as a second Run press in the app does.
+	session := compute.NewSession()
+	defer session.Close()
+	var res *compute.Result
+	var runSeconds []float64
+	for i := range *repeat {
+		bar := newProgressBar(env.Stderr)
+		res, err = session.Run(ctx, m, tokens, compute.Options{
+			Backend: backendOption(*backend), DType: *dtype, Metrics: metrics, Progress: bar.update,
+		})
+		bar.done()
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted: no scores written")
+			}
+			return err
 		}
-		return err
+		runSeconds = append(runSeconds, res.Elapsed.Seconds())
+		if *repeat > 1 {
+			fmt.Fprintf(env.Stderr, "run %d of %d: %s, %.0f tokens/s\n", i+1, *repeat,
+				res.Elapsed.Round(time.Millisecond), float64(res.Tokens)/res.Elapsed.Seconds())
+		}
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintln(env.Stderr, "note: "+n)
 	}
 	if *asJSON {
+		rep := compute.NewReport(res)
+		if *repeat > 1 {
+			rep.RunSeconds = runSeconds
+		}
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(importanceJSON(res))
+		return enc.Encode(rep)
 	}
 	return printImportance(env.Stdout, res)
 }
@@ -201,9 +222,6 @@ func printImportance(w io.Writer, r *compute.Result) error {
 		r.Model, r.Device, r.Backend, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Round(time.Millisecond), tps, r.NLL, r.NLLTokens)
 	return err
 }
-
-// importanceJSON is the documented --json form (docs/IMPORTANCE_JSON.md), which the app exports too.
-func importanceJSON(r *compute.Result) any { return compute.NewReport(r) }
 
 // progressBar draws "[=====>    ] 12/30 blocks  ETA 4s" on a terminal's stderr, and nothing when
 // stderr is a file or pipe (logs stay clean).

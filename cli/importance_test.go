@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -103,6 +104,46 @@ func TestImportanceTable(t *testing.T) {
 	}
 }
 
+// --repeat runs the model again in the same process: the same scores, a time per run.
+func TestImportanceRepeat(t *testing.T) {
+	status, stdout, stderr := run("importance", "--json", "--repeat", "3", "--backend", "cpu", "--tokens", fixtureTokens(t, "qwen3"), "../testdata/fixtures/qwen3")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	var got struct {
+		Seconds    float64   `json:"seconds"`
+		RunSeconds []float64 `json:"run_seconds"`
+		Metrics    []struct {
+			Metric string    `json:"metric"`
+			Scores []float64 `json:"scores"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.RunSeconds) != 3 || got.RunSeconds[2] != got.Seconds {
+		t.Errorf("run_seconds %v, seconds %v: want three times, the last equal to seconds", got.RunSeconds, got.Seconds)
+	}
+	for i := 1; i <= 3; i++ {
+		if !strings.Contains(stderr, fmt.Sprintf("run %d of 3: ", i)) {
+			t.Errorf("stderr lacks run %d's time:\n%s", i, stderr)
+		}
+	}
+	_, once, _ := run("importance", "--json", "--backend", "cpu", "--tokens", fixtureTokens(t, "qwen3"), "../testdata/fixtures/qwen3")
+	if strings.Contains(once, "run_seconds") {
+		t.Errorf("a single run reports run_seconds:\n%s", once)
+	}
+	var single struct {
+		Metrics []struct {
+			Scores []float64 `json:"scores"`
+		} `json:"metrics"`
+	}
+	json.Unmarshal([]byte(once), &single)
+	if len(single.Metrics) == 0 || fmt.Sprint(single.Metrics[0].Scores) != fmt.Sprint(got.Metrics[0].Scores) {
+		t.Errorf("the repeated run's BI differs from a single run's")
+	}
+}
+
 func TestImportanceErrors(t *testing.T) {
 	empty := filepath.Join(t.TempDir(), "empty.txt")
 	os.WriteFile(empty, []byte("  \n"), 0o644)
@@ -122,7 +163,7 @@ func TestImportanceErrors(t *testing.T) {
 			t.Errorf("%q: status %d, stderr %q, want one line with %q", c.args, status, stderr, c.want)
 		}
 	}
-	for _, args := range [][]string{{"importance", "--metric", "bogus", "gpt2"}, {"importance", "--backend", "tpu", "gpt2"}, {"importance", "--dtype", "fp8", "gpt2"}} {
+	for _, args := range [][]string{{"importance", "--repeat", "0", "gpt2"}, {"importance", "--metric", "bogus", "gpt2"}, {"importance", "--backend", "tpu", "gpt2"}, {"importance", "--dtype", "fp8", "gpt2"}} {
 		if status, _, _ := run(args...); status != 2 {
 			t.Errorf("%q: status %d, want 2", args, status)
 		}

@@ -56,12 +56,19 @@ type device struct {
 	name    string // "NVIDIA H100 80GB HBM3 (CUDA PJRT, /path/xla_cuda_plugin.so)", "XLA CPU, 16 cores (CPU PJRT, /path)", "pure Go (2 cores)"
 	kind    string // "go" or "xla"
 	gpu     bool
+	plugin  string // the PJRT plugin's path, "" for the pure Go backend
+
+	graphs *graphCache // the executables compiled on it, kept for the session's runs
 }
 
 func (d *device) close() {
-	if d != nil && d.backend != nil {
-		d.backend.Finalize()
+	if d == nil || d.backend == nil {
+		return
 	}
+	if d.graphs != nil {
+		d.graphs.close()
+	}
+	d.backend.Finalize()
 }
 
 // supports reports whether the device computes in dt. XLA computes in every float dtype, though
@@ -168,7 +175,7 @@ func openXLA(path string) (d *device, err error) {
 			name = model
 		}
 	}
-	return &device{backend: b, name: fmt.Sprintf("%s (CUDA PJRT, %s)", name, path), kind: "xla", gpu: true}, nil
+	return &device{backend: b, name: fmt.Sprintf("%s (CUDA PJRT, %s)", name, path), kind: "xla", gpu: true, plugin: path}, nil
 }
 
 // openXLACPU loads an XLA CPU PJRT plugin by absolute path through GoMLX's xla backend, after checking
@@ -189,7 +196,7 @@ func openXLACPU(path string) (d *device, err error) {
 		b.Finalize()
 		return nil, fmt.Errorf("XLA CPU plugin %s: loaded, but it has no device", path)
 	}
-	return &device{backend: b, name: cpuDeviceName(path, runtime.NumCPU()), kind: "xla"}, nil
+	return &device{backend: b, name: cpuDeviceName(path, runtime.NumCPU()), kind: "xla", plugin: path}, nil
 }
 
 // cpuDeviceName is what a person reads for an XLA CPU plugin: PJRT's own device string says no more

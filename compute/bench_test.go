@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -120,4 +121,33 @@ func matmulPeak(b *testing.B) float64 {
 		best = max(best, 2*n*n*n/time.Since(start).Seconds()/1e9)
 	}
 	return best
+}
+
+// BenchmarkEmbedHost measures the host side of the token embedding for 64 × 512 tokens of a
+// 2048-wide model (Llama-3.2-1B's width, a 32k vocabulary of BF16 rows) into fp16, as a GPU run
+// uploads it: on one core and on all of them.
+//
+//	go test ./compute -run '^$' -bench EmbedHost -count 5
+func BenchmarkEmbedHost(b *testing.B) {
+	cfg := tinyLlamaConfig()
+	cfg["hidden_size"], cfg["intermediate_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"] = 2048, 64, 16, 8
+	cfg["num_hidden_layers"], cfg["vocab_size"], cfg["max_position_embeddings"] = 1, 32000, 512
+	m := openRandom(b, cfg, "BF16", nil, nil)
+	p, st, in, err := setup(m, randomTokens(64, 512, 32000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	e := &engine{p: p, st: st, in: in, dt: dtypes.Float16}
+	for _, procs := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("cores=%d", procs), func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			for b.Loop() {
+				if _, err := e.embedHost(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(in.batch*in.seq)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
 }

@@ -96,7 +96,8 @@ type Result struct {
 
 // Run scores every decoder block of m on tokens: one sample per slice, used exactly as given (no BOS
 // added), padded on the right to the longest. Errors are one line; a cancelled ctx stops the run
-// between blocks and returns ctx.Err().
+// between blocks and returns ctx.Err(). Run opens a backend and compiles for this run alone; a
+// Session keeps both for the next run.
 func Run(ctx context.Context, m *modelio.Model, tokens [][]int, opts Options) (*Result, error) {
 	res, _, err := run(ctx, m, tokens, opts, passOptions{})
 	return res, err
@@ -104,75 +105,9 @@ func Run(ctx context.Context, m *modelio.Model, tokens [][]int, opts Options) (*
 
 // run is Run that also returns the pass's raw results, which the tests compare with PyTorch's.
 func run(ctx context.Context, m *modelio.Model, tokens [][]int, opts Options, po passOptions) (*Result, *passResult, error) {
-	start := time.Now()
-	p, st, in, err := setup(m, tokens)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer st.Close()
-	metrics := opts.Metrics
-	if metrics == nil {
-		metrics = []Metric{MetricBI, MetricAngular, MetricFlat}
-	}
-	want := map[Metric]bool{}
-	for _, mt := range metrics {
-		switch mt {
-		case MetricBI, MetricAngular, MetricAblation, MetricFlat:
-			want[mt] = true
-		default:
-			return nil, nil, fmt.Errorf("metric %q: expected bi, angular, ablation or flat", mt)
-		}
-	}
-	po.ablation = want[MetricAblation]
-	po.progress = opts.Progress
-	switch opts.DType {
-	case "", FP16, BF16, FP32:
-	default:
-		return nil, nil, fmt.Errorf("--dtype %q: expected fp16, bf16 or fp32", opts.DType)
-	}
-
-	cands, err := candidates(opts.Backend)
-	if err != nil {
-		return nil, nil, err
-	}
-	var notes []string
-	for ci, c := range cands {
-		next := ""
-		if ci+1 < len(cands) {
-			next = cands[ci+1].label
-		}
-		t0 := time.Now()
-		dev, err := c.open()
-		trace.since("open device", t0)
-		if err != nil {
-			if next == "" {
-				return nil, nil, err
-			}
-			notes = append(notes, fmt.Sprintf("%v; falling back to the %s", err, next))
-			continue
-		}
-		pr, dt, runNotes, err := runOnDevice(ctx, p, st, dev, in, opts.DType, po)
-		dev.close()
-		notes = append(notes, runNotes...)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, nil, ctx.Err()
-			}
-			if next == "" {
-				return nil, nil, fmt.Errorf("%s: %v", dev.name, err)
-			}
-			notes = append(notes, fmt.Sprintf("%s failed: %v; falling back to the %s", dev.name, err, next))
-			continue
-		}
-		res := scores(pr, p, in, want)
-		res.Model, res.Family = m.Name, m.Spec.Family
-		res.Backend, res.Device, res.DType = dev.kind, dev.name, dtypeName(dt)
-		res.Notes = notes
-		res.Elapsed = time.Since(start)
-		trace.report(res.Elapsed)
-		return res, pr, nil
-	}
-	return nil, nil, errors.New("compute: no backend to run on")
+	s := NewSession()
+	defer s.Close()
+	return s.run(ctx, m, tokens, opts, po)
 }
 
 // scores forms the metrics asked for from a pass's statistics.

@@ -60,10 +60,13 @@ var residentHeadForTest bool
 // rounded to the compute dtype and taken to float32, as transformers' loss upcasts them. Outputs, each
 // [batch·seq] float32: the slice's max logit, Σ exp(logit − max), and the target's logit (0 when the
 // target is elsewhere). With logits true it returns the slice's logits [batch·seq, slice] (for tests).
-func (e *engine) headGraph(logits bool) (g *Graph, err error) {
-	if g := e.headGraphs[logits]; g != nil {
-		return g, nil
-	}
+func (e *engine) headGraph(logits bool) (*Graph, error) {
+	key := fmt.Sprintf("%shead|logits %t|slice %d|resident %t|%s", e.key, logits, e.vocabSlice(), e.headResident(),
+		e.signature(append([]slot{e.p.lmHead}, e.p.headSlots...)))
+	return e.dev.graphs.get(key, func() (*Graph, error) { return e.compileHead(logits) })
+}
+
+func (e *engine) compileHead(logits bool) (g *Graph, err error) {
 	defer recoverError(&err)
 	defer trace.since("compile head", time.Now())
 	B, S, H, V := e.in.batch, e.in.seq, e.p.hidden, e.vocabSlice()
@@ -88,7 +91,6 @@ func (e *engine) headGraph(logits bool) (g *Graph, err error) {
 	}
 	if logits {
 		g.Compile(l)
-		e.headGraphs[logits] = g
 		return g, nil
 	}
 	l = Add(l, Reshape(MulScalar(OneMinus(valid), maskedScore), 1, V))
@@ -98,7 +100,6 @@ func (e *engine) headGraph(logits bool) (g *Graph, err error) {
 		Reshape(GreaterThan(valid, ScalarZero(g, dtypes.Float32)), 1, V))
 	tl := ReduceSum(Where(isTarget, l, ScalarZero(g, dtypes.Float32)), -1)
 	g.Compile(Reshape(m, N), sumExp, tl)
-	e.headGraphs[logits] = g
 	return g, nil
 }
 

@@ -87,7 +87,8 @@ type plan struct {
 	layerWindow []int
 
 	// embed writes the input of block 0 for tokens ([batch·seq], positions 0..seq-1 in each sample)
-	// into out ([batch·seq·hidden]), in float32 but rounded as the model's dtype would round it.
+	// into out ([batch·seq·hidden]), in float32 but rounded as the model's dtype would round it. The
+	// engine calls it for one sample at a time, from several goroutines.
 	embed func(st *store, tokens []int, seq int, round func(float32) float32, out []float32) error
 	// embedName is the token embedding table, posName the learned position table ("" without).
 	embedName, posName string
@@ -184,7 +185,6 @@ func (p *plan) defaultEmbed(st *store, tokens []int, seq int, round func(float32
 	if err := st.rows(st.resolve(p.embedName), H, tokens, out); err != nil {
 		return err
 	}
-	st.release(st.resolve(p.embedName))
 	if s := p.hyper.EmbeddingScale; s != 0 && s != 1 {
 		scale := round(float32(s))
 		for i, v := range out {

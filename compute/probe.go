@@ -27,33 +27,27 @@ func (f Found) String() string {
 
 // Probe looks for the device a run would use, in the order Run tries them: it loads each CUDA plugin
 // found until one sees a GPU and reads the GPU's name, then each XLA CPU plugin, closing what it
-// opened; without either it reports the pure Go backend, which needs no loading. Loading a plugin
-// takes a second or more, so a UI calls Probe off its event loop. Nothing is downloaded.
+// opened; without either it reports the pure Go backend. Loading a plugin takes a second or more, so
+// a UI calls Probe off its event loop (or Session.Probe, which keeps the device open for the runs).
+// Nothing is downloaded.
 func Probe() Found {
-	f := Found{Device: "pure Go", Cores: runtime.GOMAXPROCS(0)}
-	for _, path := range findCUDAPlugins() {
-		d, err := openXLA(path)
-		if err != nil {
-			f.Notes = append(f.Notes, err.Error())
-			continue
-		}
+	s := NewSession()
+	defer s.Close()
+	return s.Probe()
+}
+
+// foundOn describes an opened device as Probe reports it.
+func foundOn(d *device, notes []string) Found {
+	f := Found{Device: "pure Go", Cores: runtime.GOMAXPROCS(0), Notes: notes}
+	switch {
+	case d.gpu:
 		name := d.name
 		if i := strings.Index(name, " (CUDA PJRT"); i >= 0 {
 			name = name[:i]
 		}
-		d.close()
-		f.GPU, f.Device, f.Plugin = true, name, path
-		return f
-	}
-	for _, path := range findCPUPlugins() {
-		d, err := openXLACPU(path)
-		if err != nil {
-			f.Notes = append(f.Notes, err.Error())
-			continue
-		}
-		d.close()
-		f.Device, f.Plugin, f.Cores = "XLA", path, runtime.NumCPU()
-		return f
+		f.GPU, f.Device, f.Plugin = true, name, d.plugin
+	case d.kind == "xla":
+		f.Device, f.Plugin, f.Cores = "XLA", d.plugin, runtime.NumCPU()
 	}
 	return f
 }

@@ -18,6 +18,8 @@ type Report struct {
 	NLLTokens int            `json:"nll_tokens"`
 	Notes     []string       `json:"notes"`
 	Metrics   []ReportMetric `json:"metrics"`
+	// RunSeconds is each run's wall time when the command ran several (--repeat); Seconds is the last.
+	RunSeconds []float64 `json:"run_seconds,omitempty"`
 }
 
 // ReportMetric is one metric's scores in a Report.
@@ -46,5 +48,5 @@ func NewReport(r *Result) Report {
 		ms = append(ms, ReportMetric{Metric: string(MetricFlat), Scores: r.Flat})
 	}
 	return Report{r.Model, r.Family, r.Blocks, r.Backend, r.Device, r.DType, r.Samples, r.SeqLen, r.Tokens,
-		r.Elapsed.Seconds(), r.NLL, r.NLLTokens, append([]string{}, r.Notes...), ms}
+		r.Elapsed.Seconds(), r.NLL, r.NLLTokens, append([]string{}, r.Notes...), ms, nil}
 }

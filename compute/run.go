@@ -6,7 +6,7 @@ import (
 	"sort"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/graph"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -58,6 +58,11 @@ func (e *engine) pass(ctx context.Context, o passOptions) (res *passResult, err 
 			o.progress(done, total, msg)
 		}
 	}
+	// Block 0's executable compiles while the inputs are embedded and uploaded, and the head's while
+	// the blocks run: on a GPU compiling takes longer than either.
+	if slots, err := e.p.blockSlots(0); err == nil {
+		e.compileAhead(func() (*Graph, error) { return e.blockGraph(slots) })
+	}
 	if err := e.prepare(); err != nil {
 		return nil, err
 	}
@@ -100,6 +105,9 @@ func (e *engine) pass(ctx context.Context, o passOptions) (res *passResult, err 
 		e.release(w.bufs)
 		if err != nil {
 			return nil, err
+		}
+		if j == 0 {
+			e.compileAhead(func() (*Graph, error) { return e.headGraph(false) })
 		}
 	}
 	if o.ablation {
@@ -149,7 +157,7 @@ func (e *engine) pass(ctx context.Context, o passOptions) (res *passResult, err 
 }
 
 // blockStep runs block j on the full model's state h and, for the ablation, on every skipped state.
-func (e *engine) blockStep(ctx context.Context, j int, g *graph.Graph, w []backends.Buffer,
+func (e *engine) blockStep(ctx context.Context, j int, g *Graph, w []backends.Buffer,
 	h, prev **tensors.Tensor, skipped map[int]*tensors.Tensor, res *passResult, o passOptions, step func(string)) error {
 	out, err := e.runBlock(j, g, *h, w)
 	if err != nil {

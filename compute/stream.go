@@ -2,7 +2,10 @@ package compute
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -17,7 +20,8 @@ import (
 // block's weights plus the activations (and, while block i runs, block i+1's weights going up).
 // Blocks of the same signature (weight shapes and dtypes, norm eps) share one compiled executable; the
 // sliding window and the RoPE tables are inputs, not constants, so Gemma 3's sliding and full layers
-// share one too.
+// share one too. Executables live in the device's cache (graphCache), so a session's next run of the
+// same model, batch shape and dtype compiles nothing.
 type engine struct {
 	p   *plan
 	st  *store
@@ -25,8 +29,8 @@ type engine struct {
 	dt  dtypes.DType
 	in  *batch
 
-	blockGraphs map[string]*Graph
-	headGraphs  map[bool]*Graph
+	key string         // what this run fixes of its executables' cache keys (graphKey)
+	bg  sync.WaitGroup // executables compiling in the background
 
 	// Inputs shared by every block, on the device for the whole run.
 	keyMask, last backends.Buffer         // [batch, seq] float32
@@ -39,8 +43,20 @@ type engine struct {
 }
 
 func newEngine(p *plan, st *store, dev *device, dt dtypes.DType, in *batch) *engine {
-	return &engine{p: p, st: st, dev: dev, dt: dt, in: in, blockGraphs: map[string]*Graph{},
-		headGraphs: map[bool]*Graph{}, windows: map[int]backends.Buffer{}}
+	if dev.graphs == nil {
+		dev.graphs = newGraphCache()
+	}
+	return &engine{p: p, st: st, dev: dev, dt: dt, in: in, key: graphKey(p, dt, in), windows: map[int]backends.Buffer{}}
+}
+
+// compileAhead starts compiling an executable in the background; whoever asks for it next waits for
+// it instead of compiling it again. An error is kept for that caller.
+func (e *engine) compileAhead(get func() (*Graph, error)) {
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		_, _ = get()
+	}()
 }
 
 // upload copies host data to a new device buffer.
@@ -90,8 +106,10 @@ func (e *engine) prepare() (err error) {
 	return nil
 }
 
-// close releases the engine's device buffers and executables.
+// close releases the engine's device buffers, after any background compile has finished; the
+// executables stay in the device's cache.
 func (e *engine) close() {
+	e.bg.Wait()
 	free := func(b backends.Buffer) {
 		if b != nil {
 			_ = e.dev.backend.BufferFinalize(b)
@@ -111,30 +129,83 @@ func (e *engine) close() {
 		free(e.cos[i])
 		free(e.sin[i])
 	}
-	for _, g := range e.blockGraphs {
-		g.Finalize()
-	}
-	for _, g := range e.headGraphs {
-		g.Finalize()
-	}
 }
 
 // embed computes the input of block 0 on the host and uploads it. → [batch, seq, hidden]
+// The samples are embedded in parallel, each straight into the upload's dtype: 64×512 tokens of a
+// 2048-wide model are 67 M values, most of a second on one core.
 func (e *engine) embed() (t *tensors.Tensor, err error) {
 	defer recoverError(&err)
 	defer trace.since("embed + upload", time.Now())
-	B, S, H := e.in.batch, e.in.seq, e.p.hidden
-	out := make([]float32, B*S*H)
 	t0 := time.Now()
-	if err := e.p.embed(e.st, e.in.tokens, S, roundTo(e.dt), out); err != nil {
+	flat, err := e.embedHost()
+	if err != nil {
 		return nil, err
 	}
 	trace.since("embed (host)", t0)
-	buf, err := e.upload(convertHost(out, e.dt), e.dt, B, S, H)
+	buf, err := e.upload(flat, e.dt, e.in.batch, e.in.seq, e.p.hidden)
 	if err != nil {
 		return nil, err
 	}
 	return tensors.FromBuffer(e.dev.backend, buf)
+}
+
+// embedHost is the input of block 0 as a Go slice of the compute dtype.
+func (e *engine) embedHost() (any, error) {
+	B, S, H := e.in.batch, e.in.seq, e.p.hidden
+	flat := newHostSlice(e.dt, B*S*H)
+	round := roundTo(e.dt)
+	err := parallelFor(B, func(scratch *[]float32, b int) error {
+		tokens := e.in.tokens[b*S : (b+1)*S]
+		if f32, ok := flat.([]float32); ok {
+			return e.p.embed(e.st, tokens, S, round, f32[b*S*H:(b+1)*S*H])
+		}
+		if *scratch == nil {
+			*scratch = make([]float32, S*H)
+		}
+		if err := e.p.embed(e.st, tokens, S, round, *scratch); err != nil {
+			return err
+		}
+		convertHostInto(flat, b*S*H, *scratch)
+		return nil
+	})
+	e.st.release(e.st.resolve(e.p.embedName))
+	return flat, err
+}
+
+// parallelFor calls f(scratch, i) for i in 0..n-1 on every core, each worker with its own scratch
+// slice (nil at first, for f to size); the first error wins.
+func parallelFor(n int, f func(scratch *[]float32, i int) error) error {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	var (
+		next  atomic.Int64
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch []float32
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(&scratch, i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // signature identifies the executable a list of weights needs: their names in the graph, shapes,
@@ -160,11 +231,11 @@ func (e *engine) weightParams(g *Graph, slots []slot) weightSet {
 // blockGraph returns the compiled executable for blocks with these weights, compiling it the first
 // time. Its inputs: x, key mask, last-token one-hot, window, [cos, sin], then the weights; its outputs:
 // the block's output and the statistics the metrics need (see blockStats).
-func (e *engine) blockGraph(slots []slot) (g *Graph, err error) {
-	sig := e.signature(slots)
-	if g := e.blockGraphs[sig]; g != nil {
-		return g, nil
-	}
+func (e *engine) blockGraph(slots []slot) (*Graph, error) {
+	return e.dev.graphs.get(e.key+"block|"+e.signature(slots), func() (*Graph, error) { return e.compileBlock(slots) })
+}
+
+func (e *engine) compileBlock(slots []slot) (g *Graph, err error) {
 	defer recoverError(&err)
 	defer trace.since("compile block", time.Now())
 	B, S, H := e.in.batch, e.in.seq, e.p.hidden
@@ -184,7 +255,6 @@ func (e *engine) blockGraph(slots []slot) (g *Graph, err error) {
 	y := e.p.block(env, x, w)
 	y.AssertDims(B, S, H)
 	g.Compile(append([]*Node{y}, blockStats(x, y, last)...)...)
-	e.blockGraphs[sig] = g
 	return g, nil
 }
 

@@ -52,23 +52,20 @@ func roundTo(dt dtypes.DType) func(float32) float32 {
 	return func(x float32) float32 { return x }
 }
 
-// convertHost converts float32 data to a Go slice of dt.
-func convertHost(v []float32, dt dtypes.DType) any {
-	switch dt {
-	case dtypes.Float16:
-		out := make([]float16.Float16, len(v))
+// convertHostInto converts float32 values into dst (a slice from newHostSlice) from offset off.
+func convertHostInto(dst any, off int, v []float32) {
+	switch d := dst.(type) {
+	case []float16.Float16:
 		for i, x := range v {
-			out[i] = float16.Fromfloat32(x)
+			d[off+i] = float16.Fromfloat32(x)
 		}
-		return out
-	case dtypes.BFloat16:
-		out := make([]bfloat16.BFloat16, len(v))
+	case []bfloat16.BFloat16:
 		for i, x := range v {
-			out[i] = bf16RNE(x)
+			d[off+i] = bf16RNE(x)
 		}
-		return out
+	case []float32:
+		copy(d[off:], v)
 	}
-	return v
 }
 
 // newHostSlice makes a Go slice of n elements of dt.

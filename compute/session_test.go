@@ -1,0 +1,110 @@
+package compute
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// sessionDevices returns the devices a session holds open.
+func sessionDevices(s *Session) []*device {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*device
+	for _, sd := range s.devices {
+		if sd.dev != nil {
+			out = append(out, sd.dev)
+		}
+	}
+	return out
+}
+
+func TestSessionReusesExecutables(t *testing.T) {
+	m := openRandom(t, tinyLlamaConfig(), "BF16", nil, nil)
+	tokens := randomTokens(3, 12, 64)
+	opts := Options{Backend: BackendCPU, Metrics: AllMetrics}
+	alone, err := Run(context.Background(), m, tokens, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := NewSession()
+	defer s.Close()
+	first, err := s.Run(context.Background(), m, tokens, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs := sessionDevices(s)
+	if len(devs) != 1 {
+		t.Fatalf("session holds %d devices after a run, want 1", len(devs))
+	}
+	held, built := devs[0].graphs.counts()
+	if held == 0 || built != held {
+		t.Fatalf("after the first run: %d executables held, %d built", held, built)
+	}
+	second, err := s.Run(context.Background(), m, tokens, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := sessionDevices(s); len(d) != 1 || d[0] != devs[0] {
+		t.Errorf("the second run opened another device")
+	}
+	if _, built2 := devs[0].graphs.counts(); built2 != built {
+		t.Errorf("the second run of the same model and batch compiled %d executables, want 0", built2-built)
+	}
+	for _, r := range []*Result{first, second} {
+		if !reflect.DeepEqual(r.BI, alone.BI) || !reflect.DeepEqual(r.Ablation, alone.Ablation) ||
+			!reflect.DeepEqual(r.Angular, alone.Angular) || r.NLL != alone.NLL {
+			t.Errorf("a session run's scores differ from a run of its own:\n%v %v\n%v %v", r.BI, r.NLL, alone.BI, alone.NLL)
+		}
+	}
+
+	// Another batch shape is another executable; the first ones stay for the next run.
+	if _, err := s.Run(context.Background(), m, randomTokens(2, 7, 64), opts); err != nil {
+		t.Fatal(err)
+	}
+	held3, built3 := devs[0].graphs.counts()
+	if built3 <= built || held3 <= held {
+		t.Errorf("a new batch shape: %d held, %d built; before %d held, %d built", held3, built3, held, built)
+	}
+}
+
+func TestSessionKeepsFewExecutables(t *testing.T) {
+	m := openRandom(t, tinyLlamaConfig(), "F32", nil, nil)
+	s := NewSession()
+	defer s.Close()
+	for seq := 2; seq < 2+keptExecutables; seq++ {
+		if _, err := s.Run(context.Background(), m, randomTokens(1, seq, 64), Options{Backend: BackendCPU}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A run trims to keptExecutables before it starts and adds its own (one block, one head).
+	if held, _ := sessionDevices(s)[0].graphs.counts(); held > keptExecutables+2 {
+		t.Errorf("%d executables held, want at most %d", held, keptExecutables+2)
+	}
+}
+
+func TestSessionProbeKeepsTheDevice(t *testing.T) {
+	t.Setenv("LAYERSCOPE_PJRT_PLUGIN", "")
+	s := NewSession()
+	f := s.Probe()
+	if f.GPU || f.Cores == 0 {
+		t.Fatalf("probe found %+v on a machine without plugins", f)
+	}
+	devs := sessionDevices(s)
+	if len(devs) != 1 {
+		t.Fatalf("probe left %d devices open, want 1", len(devs))
+	}
+	m := openRandom(t, tinyLlamaConfig(), "F32", nil, nil)
+	if _, err := s.Run(context.Background(), m, randomTokens(1, 5, 64), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := sessionDevices(s); len(d) != 1 || d[0] != devs[0] {
+		t.Errorf("the run did not use the device the probe opened")
+	}
+	s.Close()
+	if _, err := s.Run(context.Background(), m, randomTokens(1, 5, 64), Options{}); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("a run on a closed session: %v", err)
+	}
+}
