@@ -320,19 +320,20 @@ func Layout(models []Model, opt Options) *Diagram {
 	normY := y
 	y += bandH + cardGap
 
-	// Slots: the j-th card of every column, counted from the bottom, shares one slot whose header,
-	// attention and MLP sections are as tall as the tallest among the columns.
+	// Each column stacks its cards from the top, under its final norm: a model with one card shows it
+	// there whatever the others hold (Gemma 3's six cards would otherwise push every column's bars
+	// below a 720-pixel screen). The j-th full card of every column, counted from the bottom (block 0's
+	// card first), shares one header, attention and MLP height, so the bars of like cards line up; a
+	// compact ("same widths as") card keeps its own height.
 	nslots := 0
 	for _, c := range cols {
 		nslots = max(nslots, len(c.cards))
 	}
-	// A compact card keeps its own height and sits at the bottom of its slot.
-	type slot struct{ head, att, mlp, compact float64 }
+	type slot struct{ head, att, mlp float64 }
 	slots := make([]slot, nslots)
 	for _, c := range cols {
 		for j, cp := range c.cards {
 			if cp.sameAs != "" {
-				slots[j].compact = math.Max(slots[j].compact, L.compactHeight(cp))
 				continue
 			}
 			slots[j].head = math.Max(slots[j].head, L.headerHeight(cp))
@@ -340,16 +341,21 @@ func Layout(models []Model, opt Options) *Diagram {
 			slots[j].mlp = math.Max(slots[j].mlp, L.sectionHeight(cp.mlp))
 		}
 	}
-	fullH := func(s slot) float64 {
-		if s.head == 0 {
-			return 0
+	cardH := func(cp cardPlan, s slot) float64 {
+		if cp.sameAs != "" {
+			return L.compactHeight(cp)
 		}
 		return s.head + s.att + sectionGap + s.mlp + cardPad
 	}
-	slotH := func(s slot) float64 { return math.Max(fullH(s), s.compact) }
-	for _, s := range slots {
-		y += slotH(s) + cardGap
+	cardsTop, stackH := y, 0.0
+	for _, c := range cols {
+		h := 0.0
+		for j, cp := range c.cards {
+			h += cardH(cp, slots[j]) + cardGap
+		}
+		stackH = math.Max(stackH, h)
 	}
+	y += stackH
 	cardsBottom := y - cardGap
 	y = cardsBottom + 10
 	embY := y
@@ -390,15 +396,20 @@ func Layout(models []Model, opt Options) *Diagram {
 		if a.FinalNorm != nil {
 			L.band(Ref{What: RefPart, Model: i, Start: -1, End: -1, Path: a.FinalNorm.Path}, a.FinalNorm, x+cardPad, normY)
 		}
-		cy := cardsBottom
+		// Placed from the top, block 0's card lowest; added in block order.
+		cardY, cy := make([]float64, len(c.cards)), cardsTop
+		for j := len(c.cards) - 1; j >= 0; j-- {
+			cardY[j] = cy
+			cy += cardH(c.cards[j], slots[j]) + cardGap
+		}
 		for j, cp := range c.cards {
-			s := slots[j]
+			s, cy := slots[j], cardY[j]
+			h := cardH(cp, s)
 			if cp.sameAs != "" {
-				L.card(i, cp, x, cy-L.compactHeight(cp), L.compactHeight(cp), L.headerHeight(cp), 0)
+				L.card(i, cp, x, cy, h, L.headerHeight(cp), 0)
 			} else {
-				L.card(i, cp, x, cy-fullH(s), fullH(s), s.head, s.att)
+				L.card(i, cp, x, cy, h, s.head, s.att)
 			}
-			cy -= slotH(s) + cardGap
 		}
 		for k := range a.Embeddings {
 			p := &a.Embeddings[k]

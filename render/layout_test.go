@@ -502,3 +502,31 @@ func TestDegenerate(t *testing.T) {
 		}
 	}
 }
+
+// A model with many cards beside one with a single card does not push the other's bars down: every
+// column's stack starts under its head, and like cards still line up with each other.
+func TestCompareStacksStartAtTheTop(t *testing.T) {
+	plain := render.Layout(loadAll(t, llama1B, qwen3), render.Options{})
+	mixed := render.Layout(loadAll(t, llama1B, gemma270, qwen3), render.Options{})
+	llamaQ := "model.layers.0.self_attn.q_proj"
+	if a, b := bar(t, plain, 0, llamaQ).Y, bar(t, mixed, 0, llamaQ).Y; a != b {
+		t.Errorf("llama's q_proj bar at y %.0f beside qwen3, at %.0f beside gemma-3 too", a, b)
+	}
+	if a, b := bar(t, mixed, 0, llamaQ).Y, bar(t, mixed, 2, "model.layers.0.self_attn.q_proj").Y; a != b {
+		t.Errorf("llama's and qwen3's q_proj bars at y %.0f and %.0f, want one row", a, b)
+	}
+	tops := map[int]float64{}
+	for m := range 3 {
+		top := math.Inf(1)
+		for _, c := range cards(mixed, m) {
+			top = math.Min(top, c.Y)
+		}
+		tops[m] = top
+	}
+	if tops[0] != tops[1] || tops[1] != tops[2] {
+		t.Errorf("the columns' top cards start at %v, want one y", tops)
+	}
+	if g := cards(mixed, 1); len(g) != 6 || g[0].Y <= g[5].Y {
+		t.Errorf("gemma-3's %d cards: block 0's card must stay at the bottom", len(g))
+	}
+}
