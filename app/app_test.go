@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
@@ -542,4 +543,36 @@ func TestExportGuards(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// visibleTexts returns the texts on the window's canvas that are shown.
+func visibleTexts(w *Window) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range test.LaidOutObjects(w.win.Content()) {
+		if tx, ok := o.(*canvas.Text); ok && tx.Visible() && tx.Text != "" {
+			out[tx.Text] = true
+		}
+	}
+	return out
+}
+
+// All four side tabs stay in the tab bar on a 1280 × 720 screen, presenting (1.6× type) or not: a tab
+// in the overflow menu is one a lecturer cannot find.
+func TestSideTabsFitWhilePresenting(t *testing.T) {
+	w := newTestWindow(t)
+	w.win.Resize(fyne.NewSize(1280, 720))
+	w.open([]string{"llama-3.2-1b"}, false)
+	w.waitLoads()
+	for _, present := range []bool{false, true, false} {
+		w.setPresenting(present)
+		shown := visibleTexts(w)
+		for _, tab := range []string{"Facts", "Tree", "Compare", "Importance"} {
+			if !shown[tab] {
+				t.Errorf("presenting %v: the %q tab is not in the tab bar", present, tab)
+			}
+		}
+	}
+	if w.tabs.Items[0].Icon == nil {
+		t.Error("the tab icons did not come back after presenting")
+	}
 }

@@ -64,7 +64,8 @@ type Window struct {
 	empty     fyne.CanvasObject
 	stack     *fyne.Container // the diagram or the empty state
 
-	hfModels []hfModel // the local Hugging Face cache, scanned in the background
+	hfModels []hfModel       // the local Hugging Face cache, scanned in the background
+	tabIcons []fyne.Resource // the side tabs' icons, hidden while presenting
 
 	// scores are the importance runs' results by modelKey: kept when a model leaves the screen, so
 	// opening it again shows them again.
@@ -103,6 +104,9 @@ func newWindow(a fyne.App) *Window {
 		container.NewTabItemWithIcon("Compare", theme.ViewRestoreIcon(), w.compare.content),
 		container.NewTabItemWithIcon("Importance", theme.ComputerIcon(), w.importance.content),
 	)
+	for _, it := range w.tabs.Items {
+		w.tabIcons = append(w.tabIcons, it.Icon)
+	}
 	// The device is looked for when the tab is first shown: loading a CUDA plugin takes a second or
 	// more, which a user who never runs anything should not pay for.
 	w.tabs.OnSelected = func(t *container.TabItem) {
@@ -281,6 +285,21 @@ func (w *Window) refreshChrome() {
 		if text := map[bool]string{false: lb.label, true: ""}[w.theme.present]; lb.b.Text != text {
 			lb.b.SetText(text)
 		}
+	}
+	// Presenting, the tabs lose their icons: at 1.6× type the four labels fit the side panel only
+	// without them (with them, Importance moved into the overflow menu).
+	changed := false
+	for k, it := range w.tabs.Items {
+		icon := w.tabIcons[k]
+		if w.theme.present {
+			icon = nil
+		}
+		if it.Icon != icon {
+			it.Icon, changed = icon, true
+		}
+	}
+	if changed {
+		w.tabs.Refresh()
 	}
 	if len(w.models) == 0 {
 		w.zoomLabel.SetText("—")
