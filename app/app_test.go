@@ -576,3 +576,32 @@ func TestSideTabsFitWhilePresenting(t *testing.T) {
 		t.Error("the tab icons did not come back after presenting")
 	}
 }
+
+// Selecting something off screen (a chart bar's block, the arrow keys) scrolls the stack to it.
+func TestSelectionScrollsIntoSight(t *testing.T) {
+	w := newTestWindow(t)
+	w.open([]string{"llama-3.2-1b"}, false)
+	w.waitLoads()
+	w.autoFit = false
+	w.view.SetZoom(4) // the stack is several screens tall
+	w.zoomed()
+	w.scroll.Refresh()
+	inSight := func(what string) {
+		t.Helper()
+		pos, size, ok := w.view.SelectionRect()
+		if !ok {
+			t.Fatalf("%s: nothing selected", what)
+		}
+		top := pos.Y + w.view.Position().Y - w.scroll.Offset.Y
+		if top < 0 || top+min(size.Height, w.scroll.Size().Height/2) > w.scroll.Size().Height {
+			t.Errorf("%s: its top is %.0f px into a %.0f px view (offset %.0f)", what, top, w.scroll.Size().Height, w.scroll.Offset.Y)
+		}
+	}
+	w.view.Select(render.Ref{What: render.RefCard, Model: 0, Start: 0, End: 15})
+	inSight("block 0's card")
+	if w.scroll.Offset.Y == 0 {
+		t.Error("the stack did not scroll down to block 0's card")
+	}
+	w.view.Select(render.Ref{What: render.RefPart, Model: 0, Start: -1, End: -1, Path: "lm_head"})
+	inSight("the LM head")
+}

@@ -335,6 +335,33 @@ func (w *Window) selected(ref render.Ref, it *render.Item) {
 		return
 	}
 	w.selection.show(w.models[ref.Model], ref, it)
+	w.reveal()
+}
+
+// reveal scrolls the stack so the selection is in sight, whatever selected it: a tap, the arrow keys,
+// or a bar of the importance chart (whose block may be far down a 32-block stack).
+func (w *Window) reveal() {
+	pos, size, ok := w.view.SelectionRect()
+	if !ok {
+		return
+	}
+	const margin = 24
+	// The view sits centred in the scroll's content: its own position is the offset to add.
+	pos = pos.Add(w.view.Position())
+	view, off := w.scroll.Size(), w.scroll.Offset
+	into := func(start, length, offset, visible float32) float32 {
+		switch {
+		case length+2*margin > visible || start-margin < offset:
+			return max(0, start-margin) // too tall to fit: its top in sight
+		case start+length+margin > offset+visible:
+			return start + length + margin - visible
+		}
+		return offset
+	}
+	next := fyne.NewPos(into(pos.X, size.Width, off.X, view.Width), into(pos.Y, size.Height, off.Y, view.Height))
+	if next != off {
+		w.scroll.ScrollToOffset(next)
+	}
 }
 
 // hovered shows the item under the pointer in the status line.

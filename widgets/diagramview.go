@@ -554,6 +554,21 @@ func (v *DiagramView) headerBottom(card render.Ref) float64 {
 	return bottom
 }
 
+// SelectionRect returns the box around the selection in the view's own coordinates (at the zoom), so
+// a scroll container can bring it into sight; ok is false without a selection.
+func (v *DiagramView) SelectionRect() (pos fyne.Position, size fyne.Size, ok bool) {
+	if !v.hasSel || v.diag == nil {
+		return pos, size, false
+	}
+	x0, y0, x1, y1, _, found := v.bounds(v.sel)
+	if !found {
+		return pos, size, false
+	}
+	o := v.origin()
+	pos = fyne.NewPos(o.X+float32(x0)*v.zoom, o.Y+float32(y0)*v.zoom)
+	return pos, fyne.NewSize(float32(x1-x0)*v.zoom, float32(y1-y0)*v.zoom), true
+}
+
 // diagramSize is the diagram's size at the zoom, in whole Fyne units so that at zoom 1 and canvas scale 1
 // the raster has exactly the pixels of Diagram.Image(1).
 func (v *DiagramView) diagramSize() fyne.Size {
