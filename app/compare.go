@@ -65,7 +65,7 @@ func summary(models []*modelio.Model) []diffRow {
 		add(3, ratio)
 		add(4, kind)
 		add(5, expansion)
-		add(6, compactCount(f.Parameters.Total))
+		add(6, facts.ShortCount(f.Parameters.Total))
 	}
 	return rows
 }

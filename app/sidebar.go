@@ -291,7 +291,7 @@ func (p *factsPanel) show(m *modelio.Model, comparing bool) {
 
 	bf16 := f.Memory.BF16.Human
 	p.box.Add(container.NewGridWithColumns(3,
-		stat(compactCount(f.Parameters.Total), "parameters"),
+		stat(facts.ShortCount(f.Parameters.Total), "parameters"),
 		stat(strconv.Itoa(len(m.Arch.Blocks)), "blocks"),
 		stat(bf16, "in bf16"),
 	))
@@ -365,21 +365,6 @@ func (p *factsPanel) show(m *modelio.Model, comparing bool) {
 	}
 	p.box.Refresh()
 	p.scroll.ScrollToTop()
-}
-
-// compactCount writes a parameter count as model cards do: 1.24 B, 596 M.
-func compactCount(n int64) string {
-	switch {
-	case n >= 1e9:
-		return strconv.FormatFloat(float64(n)/1e9, 'f', 2, 64) + " B"
-	case n >= 1e8:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 0, 64) + " M"
-	case n >= 1e6:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " M"
-	case n >= 1e3:
-		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + " K"
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 func stat(big, caption string) fyne.CanvasObject {

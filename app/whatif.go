@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/prune"
 )
 
@@ -70,7 +71,7 @@ func whatIfText(wi *whatIf) string {
 		share = 100 * float64(saved) / float64(before)
 	}
 	return fmt.Sprintf("%s without %s: %d blocks, %s parameters, %s fewer (%.1f%%). Nothing is written until you save a copy.",
-		wi.orig.Name, modelio.BlocksPhrase(wi.remove), len(p.Arch.Blocks), compactCount(now), compactCount(saved), share)
+		wi.orig.Name, modelio.BlocksPhrase(wi.remove), len(p.Arch.Blocks), facts.ShortCount(now), facts.ShortCount(saved), share)
 }
 
 // showWhatIf shows m without the blocks remove in m's place: the stack, the tree and the facts of the

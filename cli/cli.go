@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/render"
 )
@@ -212,18 +213,7 @@ func runGallery(env *Env, args []string) error {
 			continue
 		}
 		fmt.Fprintf(env.Stdout, "%-24s %-36s %-14s %3d layers  %s parameters\n", e.Name, e.ID, m.Spec.Family,
-			len(m.Arch.Blocks), shortCount(m.Spec.Root.NumParams()))
+			len(m.Arch.Blocks), facts.ShortCount(m.Spec.Root.NumParams()))
 	}
 	return nil
-}
-
-// shortCount writes a parameter count the way model names do: 135M, 1.24B.
-func shortCount(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.0fM", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%.0fK", float64(n)/1e3)
 }

@@ -84,7 +84,7 @@ func printPruning(w io.Writer, m, p *modelio.Model) {
 	fmt.Fprintf(w, "model:      %s\n", m.Name)
 	fmt.Fprintf(w, "removed:    %s of %d%s\n", modelio.BlocksPhrase(removedHere(m, p)), len(m.Arch.Blocks), class)
 	fmt.Fprintf(w, "depth:      %d → %d blocks\n", len(m.Arch.Blocks), len(p.Arch.Blocks))
-	fmt.Fprintf(w, "parameters: %s → %s (%s → %s)\n", facts.Commas(before), facts.Commas(after), shortCount(before), shortCount(after))
+	fmt.Fprintf(w, "parameters: %s → %s (%s → %s)\n", facts.Commas(before), facts.Commas(after), facts.ShortCount(before), facts.ShortCount(after))
 	fmt.Fprintf(w, "saved:      %s parameters (%.1f%%)\n", facts.Commas(saved), 100*float64(saved)/float64(max(before, 1)))
 }
 

@@ -292,7 +292,7 @@ func TestPruneDryRun(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
 	}
-	for _, want := range []string{"depth:      16 → 14 blocks", "parameters: 1,235,814,400 → ", "(1.24B → ", "nothing written"} {
+	for _, want := range []string{"depth:      16 → 14 blocks", "parameters: 1,235,814,400 → ", "(1.24 B → ", "nothing written"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}

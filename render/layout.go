@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/layerscope/layerscope/modelio/arch"
+	"github.com/layerscope/layerscope/modelio/facts"
 )
 
 // Model is one model to draw: the name that titles its column, its parameter count (tied embeddings
@@ -838,7 +839,7 @@ func (L *layouter) title(i int, c columnPlan, x, y float64) {
 	ref := Ref{What: RefModel, Model: i, Start: -1, End: -1}
 	name, size := fitText(c.m.Name, titleSize, minTitle, true, L.col)
 	L.text(x, y, name, size, true, L.th.Text, ref)
-	sub := formatParams(c.params) + " parameters"
+	sub := facts.ShortCount(c.params) + " parameters"
 	if c.m.Arch != nil {
 		sub += fmt.Sprintf(" · %d blocks", len(c.m.Arch.Blocks))
 	}
@@ -858,21 +859,6 @@ func fitText(s string, size, min float64, bold bool, width float64) (string, flo
 		r = r[:len(r)-1]
 	}
 	return string(r) + "…", size
-}
-
-// formatParams writes a parameter count the way model cards do: 1.24 B, 135 M.
-func formatParams(n int64) string {
-	switch {
-	case n >= 1e9:
-		return strconv.FormatFloat(float64(n)/1e9, 'f', 2, 64) + " B"
-	case n >= 1e8:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 0, 64) + " M"
-	case n >= 1e6:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " M"
-	case n >= 1e4:
-		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + " K"
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 // wideBar draws an embedding or the LM head across the whole column: their vocabulary-sized widths are
@@ -964,7 +950,7 @@ func (L *layouter) card(i int, cp cardPlan, x, y, h, headH, attH float64) {
 	if cp.strong {
 		stroke, sw = th.Strong, 2
 	}
-	tip := fmt.Sprintf("%s · %s params", cp.block.Class, formatParams(cp.block.Params))
+	tip := fmt.Sprintf("%s · %s params", cp.block.Class, facts.ShortCount(cp.block.Params))
 	if cp.end > cp.start {
 		tip += " each"
 	}
@@ -1078,7 +1064,7 @@ func (L *layouter) rows(i int, cp cardPlan, rs []row, x, y float64) {
 func (L *layouter) experts(i int, cp cardPlan, e *arch.Experts, x, y float64) {
 	box, per := expertGrid(e.Count, L.inner)
 	ref := Ref{What: RefExperts, Model: i, Start: cp.start, End: cp.end}
-	tip := expertNote(e) + " · " + formatParams(e.Params) + " params in all"
+	tip := expertNote(e) + " · " + facts.ShortCount(e.Params) + " params in all"
 	if !e.Uniform {
 		tip += " · experts differ in size"
 	}
@@ -1107,7 +1093,7 @@ func partTip(p *arch.Part) string {
 	if p.Tied {
 		return s + " · tied to the input embeddings"
 	}
-	return s + " · " + formatParams(p.Params) + " params"
+	return s + " · " + facts.ShortCount(p.Params) + " params"
 }
 
 // textOn picks black or white text for the best contrast on a fill.

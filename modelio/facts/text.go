@@ -134,6 +134,22 @@ func padRight(s string, w int) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// ShortCount writes a parameter count the way model cards do: 1.24 B, 596 M, 81.9 M, 12.3 K, and
+// plain below 10,000. The diagram, the app and the command line all print counts with it.
+func ShortCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return strconv.FormatFloat(float64(n)/1e9, 'f', 2, 64) + " B"
+	case n >= 1e8:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', 0, 64) + " M"
+	case n >= 1e6:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " M"
+	case n >= 1e4:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + " K"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 // Commas writes n with thousands separators: 1235814400 gives "1,235,814,400".
 func Commas(n int64) string {
 	s := strconv.FormatInt(n, 10)
