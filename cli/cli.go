@@ -212,7 +212,7 @@ func runGallery(env *Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "%-24s %-36s %v\n", e.Name, e.ID, err)
 			continue
 		}
-		fmt.Fprintf(env.Stdout, "%-24s %-36s %-14s %3d layers  %s parameters\n", e.Name, e.ID, m.Spec.Family,
+		fmt.Fprintf(env.Stdout, "%-24s %-36s %-14s %3d layers  %7s parameters\n", e.Name, e.ID, m.Spec.Family,
 			len(m.Arch.Blocks), facts.ShortCount(m.Spec.Root.NumParams()))
 	}
 	return nil
