@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
@@ -604,4 +606,70 @@ func TestSelectionScrollsIntoSight(t *testing.T) {
 	}
 	w.view.Select(render.Ref{What: render.RefPart, Model: 0, Start: -1, End: -1, Path: "lm_head"})
 	inSight("the LM head")
+}
+
+// overlayWidgets returns the entries and buttons of the dialog on top.
+func overlayWidgets(w *Window) (entries []*widget.Entry, buttons map[string]*widget.Button) {
+	buttons = map[string]*widget.Button{}
+	top := w.win.Canvas().Overlays().Top()
+	if top == nil {
+		return nil, buttons
+	}
+	for _, o := range test.LaidOutObjects(top) {
+		switch v := o.(type) {
+		case *widget.Entry:
+			entries = append(entries, v)
+		case *widget.Button:
+			buttons[v.Text] = v
+		}
+	}
+	return entries, buttons
+}
+
+// Edit ▸ What If: Remove Blocks… (Ctrl+R) works on a gallery model: no weights, no run.
+func TestRemoveBlocksDialog(t *testing.T) {
+	w := newTestWindow(t)
+	w.open([]string{"llama-3.2-1b"}, false)
+	w.waitLoads()
+	w.removeBlocksDialog()
+	entries, buttons := overlayWidgets(w)
+	if len(entries) != 1 || buttons["Show"] == nil {
+		t.Fatalf("the dialog has %d entries and buttons %v", len(entries), buttons)
+	}
+	e := entries[0]
+	for _, bad := range []string{"3,", "16", "0-15"} {
+		e.SetText(bad)
+		if e.Validate() == nil || !buttons["Show"].Disabled() {
+			t.Errorf("%q: accepted (validation %v)", bad, e.Validate())
+		}
+	}
+	e.SetText("3, 5-6")
+	if err := e.Validate(); err != nil {
+		t.Fatalf("3, 5-6: %v", err)
+	}
+	test.Tap(buttons["Show"])
+	if w.whatIf == nil || !slices.Equal(w.whatIf.remove, []int{3, 5, 6}) {
+		t.Fatalf("no what-if for blocks 3, 5, 6: %+v", w.whatIf)
+	}
+	if n := len(w.models[0].Arch.Blocks); n != 13 {
+		t.Errorf("the stack shows %d blocks, want 13", n)
+	}
+	if !w.whatIfBar.save.Disabled() {
+		t.Error("Save copy… is enabled for a gallery model, which has no weights to copy")
+	}
+	// Asked again, the dialog starts from the what-if on screen and replaces it.
+	w.removeBlocksDialog()
+	entries, buttons = overlayWidgets(w)
+	if entries[0].Text != "3, 5-6" {
+		t.Errorf("the entry starts with %q, want the what-if's blocks", entries[0].Text)
+	}
+	entries[0].SetText("15")
+	test.Tap(buttons["Show"])
+	if w.whatIf == nil || !slices.Equal(w.whatIf.remove, []int{15}) || len(w.models[0].Arch.Blocks) != 15 {
+		t.Errorf("the second what-if: %+v", w.whatIf)
+	}
+	w.leaveWhatIf()
+	if len(w.models[0].Arch.Blocks) != 16 {
+		t.Error("Back to full model did not restore the 16 blocks")
+	}
 }

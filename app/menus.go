@@ -44,6 +44,9 @@ func (w *Window) refreshMenus() {
 	)
 	edit := fyne.NewMenu("Edit",
 		item("Copy Module Tree", &fyne.ShortcutCopy{}, w.copyShortcut),
+		fyne.NewMenuItemSeparator(),
+		disabled(item("What If: Remove Blocks…", ctrl(fyne.KeyR), w.removeBlocksDialog), len(w.models) == 0),
+		disabled(item("Back to Full Model", nil, w.leaveWhatIf), w.whatIf == nil),
 	)
 	nModels := len(w.models)
 	view := fyne.NewMenu("View",
@@ -246,6 +249,7 @@ func (w *Window) showKeys() {
 		{"Ctrl+K", "add a folder to the comparison"},
 		{"Ctrl+E", "export PNG at 2×"},
 		{"Ctrl+C", "copy the module tree (on its tab)"},
+		{"Ctrl+R", "what if: remove blocks (the selected card's by default)"},
 	}
 	var cells []fyne.CanvasObject
 	for _, k := range keys {

@@ -83,4 +83,13 @@ func TestScreens(t *testing.T) {
 	w.win.Canvas().Overlays().Remove(w.win.Canvas().Overlays().Top())
 	w.popUpAddMenu(w.labelled[1].b)
 	shot("14-add-menu")
+	w.win.Canvas().Overlays().Remove(w.win.Canvas().Overlays().Top())
+	w.open([]string{"gemma-3-270m"}, false)
+	w.waitLoads()
+	w.view.Select(render.Ref{What: render.RefCard, Model: 0, Start: 12, End: 16})
+	w.removeBlocksDialog()
+	shot("15-remove-blocks")
+	_, buttons := overlayWidgets(w)
+	test.Tap(buttons["Show"])
+	shot("16-whatif")
 }

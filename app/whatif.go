@@ -35,6 +35,7 @@ type whatIf struct {
 type whatIfBar struct {
 	content *fyne.Container
 	text    *widget.Label
+	save    *widget.Button // disabled where there are no weights to copy (a gallery model)
 }
 
 func newWhatIfBar(w *Window) *whatIfBar {
@@ -51,6 +52,7 @@ func newWhatIfBar(w *Window) *whatIfBar {
 	back := widget.NewButtonWithIcon("Back to full model", theme.NavigateBackIcon(), w.leaveWhatIf)
 	back.Importance = widget.HighImportance
 	title := widget.NewLabelWithStyle("WHAT IF", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	b.save = save
 	b.content = container.NewStack(bg, container.NewBorder(nil, nil, title, container.NewCenter(container.NewHBox(save, back)), b.text))
 	b.content.Hide()
 	return b
@@ -100,6 +102,70 @@ func (w *Window) showWhatIf(m *modelio.Model, remove []int) {
 	w.status.SetText("What if: " + whatIfText(w.whatIf))
 }
 
+// removeBlocksDialog asks which blocks to take out of the model in focus and shows the what-if: the
+// pruned stack, tree and facts. It needs no weights and no run, so it works on a gallery model too;
+// the selected card's blocks are the suggestion. The entry is checked as it is typed (range, depth).
+func (w *Window) removeBlocksDialog() {
+	if len(w.models) == 0 {
+		return
+	}
+	m := w.models[min(w.focus, len(w.models)-1)]
+	if w.whatIf != nil && m == w.whatIf.pruned {
+		m = w.whatIf.orig
+	}
+	depth := len(m.Arch.Blocks)
+	entry := widget.NewEntry()
+	entry.SetPlaceHolder("e.g. 3, 5, 10-12")
+	switch ref, ok := w.view.Selected(); {
+	case w.whatIf != nil && w.whatIf.orig == m:
+		entry.SetText(blockList(w.whatIf.remove))
+	case ok && ref.Start >= 0 && ref.End >= ref.Start && ref.End < depth:
+		entry.SetText(blockSpan(ref.Start, ref.End))
+	}
+	entry.Validator = func(s string) error {
+		blocks, err := modelio.ParseBlocks(s)
+		if err == nil {
+			_, err = modelio.RemoveBlocks(m, blocks)
+		}
+		return err
+	}
+	item := widget.NewFormItem("Blocks", entry)
+	item.HintText = fmt.Sprintf("of %s's %d, numbered 0–%d", m.Name, depth, depth-1)
+	d := dialog.NewForm("What if: remove blocks", "Show", "Cancel", []*widget.FormItem{item}, func(ok bool) {
+		if !ok {
+			return
+		}
+		if blocks, err := modelio.ParseBlocks(entry.Text); err == nil {
+			w.showWhatIf(m, blocks)
+		}
+	}, w.win)
+	d.Resize(fyne.NewSize(min(560, w.win.Canvas().Size().Width*0.9), 0))
+	d.Show()
+	w.win.Canvas().Focus(entry)
+}
+
+// blockList writes block indices as ParseBlocks reads them, runs as ranges: "3, 10-12".
+func blockList(blocks []int) string {
+	var parts []string
+	for i := 0; i < len(blocks); {
+		j := i
+		for j+1 < len(blocks) && blocks[j+1] == blocks[j]+1 {
+			j++
+		}
+		parts = append(parts, blockSpan(blocks[i], blocks[j]))
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+// blockSpan writes blocks a..b as ParseBlocks reads them: "7" or "10-12".
+func blockSpan(a, b int) string {
+	if a == b {
+		return strconv.Itoa(a)
+	}
+	return fmt.Sprintf("%d-%d", a, b)
+}
+
 // leaveWhatIf puts the full model back.
 func (w *Window) leaveWhatIf() {
 	wi := w.whatIf
@@ -124,6 +190,11 @@ func (w *Window) refreshWhatIf() {
 		w.whatIfBar.content.Hide()
 	} else {
 		w.whatIfBar.text.SetText(whatIfText(w.whatIf))
+		if o := w.whatIf.orig; o.Path == "" || o.Weights == nil || len(o.Weights.Files) == 0 {
+			w.whatIfBar.save.Disable()
+		} else {
+			w.whatIfBar.save.Enable()
+		}
 		w.whatIfBar.content.Show()
 	}
 	if w.banner.parent != nil {

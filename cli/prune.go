@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/facts"
@@ -28,7 +26,7 @@ func runPrune(env *Env, args []string) error {
 	if *removeList == "" {
 		return errUsage{"prune: --remove is required: the blocks to remove, e.g. --remove 3,5"}
 	}
-	remove, err := parseBlocks(*removeList)
+	remove, err := modelio.ParseBlocks(*removeList)
 	if err != nil {
 		return errUsage{"prune: --remove: " + err.Error()}
 	}
@@ -105,33 +103,4 @@ func removedHere(m, p *modelio.Model) []int {
 		}
 	}
 	return out
-}
-
-// maxRange bounds a range of blocks: no model has more, and "0-999999999" must not fill memory.
-const maxRange = 1 << 16
-
-// parseBlocks reads "3,5" or "10-12,20" into block indices, in the order given; duplicates and
-// indices out of range are left to modelio.RemoveBlocks, which knows the depth.
-func parseBlocks(s string) ([]int, error) {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 || lo == "" || lo[0] == '+' {
-			return nil, fmt.Errorf("%q is not a block number (write 3,5 or 10-12)", part)
-		}
-		if !isRange {
-			out = append(out, a)
-			continue
-		}
-		b, err := strconv.Atoi(hi)
-		if err != nil || hi == "" || hi[0] == '+' || b < a || b-a > maxRange {
-			return nil, fmt.Errorf("%q is not a range of blocks (write 10-12)", part)
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out, nil
 }

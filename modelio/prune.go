@@ -114,16 +114,57 @@ func RemoveBlocks(m *Model, remove []int) (*Model, error) {
 	return nil, firstErr
 }
 
-// BlocksPhrase writes block indices as a person reads them: "block 3", "blocks 3, 5".
+// maxRange bounds a range of blocks: no model has more, and "0-999999999" must not fill memory.
+const maxRange = 1 << 16
+
+// ParseBlocks reads "3,5" or "10-12,20" into block indices, in the order given; duplicates and
+// indices out of range are left to RemoveBlocks, which knows the depth.
+func ParseBlocks(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 || lo == "" || lo[0] == '+' {
+			return nil, fmt.Errorf("%q is not a block number (write 3,5 or 10-12)", part)
+		}
+		if !isRange {
+			out = append(out, a)
+			continue
+		}
+		b, err := strconv.Atoi(hi)
+		if err != nil || hi == "" || hi[0] == '+' || b < a || b-a > maxRange {
+			return nil, fmt.Errorf("%q is not a range of blocks (write 10-12)", part)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// BlocksPhrase writes block indices as a person reads them: "block 3", "blocks 3, 5", and a run of
+// three or more as a range: "blocks 12–16", "blocks 3, 20–27".
 func BlocksPhrase(blocks []int) string {
-	s := make([]string, len(blocks))
-	for i, b := range blocks {
-		s[i] = strconv.Itoa(b)
-	}
 	if len(blocks) == 1 {
-		return "block " + s[0]
+		return "block " + strconv.Itoa(blocks[0])
 	}
-	return "blocks " + strings.Join(s, ", ")
+	var parts []string
+	for i := 0; i < len(blocks); {
+		j := i
+		for j+1 < len(blocks) && blocks[j+1] == blocks[j]+1 {
+			j++
+		}
+		if j-i >= 2 {
+			parts = append(parts, fmt.Sprintf("%d–%d", blocks[i], blocks[j]))
+		} else {
+			for k := i; k <= j; k++ {
+				parts = append(parts, strconv.Itoa(blocks[k]))
+			}
+		}
+		i = j + 1
+	}
+	return "blocks " + strings.Join(parts, ", ")
 }
 
 // BlockList returns the dotted path of m's list of decoder blocks ("model.layers", "transformer.h",

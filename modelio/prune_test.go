@@ -321,3 +321,53 @@ func TestRemoveBlocksShortCheckpoint(t *testing.T) {
 		t.Errorf("%d blocks, edits %v, warnings %q", len(p.Arch.Blocks), p.ConfigEdits, p.Warnings)
 	}
 }
+
+func TestParseBlocks(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []int
+		wantErr string
+	}{
+		{"3", []int{3}, ""},
+		{"3,5", []int{3, 5}, ""},
+		{" 10-12 , 20 ", []int{10, 11, 12, 20}, ""},
+		{"7-7", []int{7}, ""},
+		{"", nil, "is not a block number"},
+		{"3,", nil, "is not a block number"},
+		{"-3", nil, "is not a block number"},
+		{"+3", nil, "is not a block number"},
+		{"x", nil, "is not a block number"},
+		{"5-3", nil, "is not a range"},
+		{"0-999999999", nil, "is not a range"},
+	}
+	for _, tt := range tests {
+		got, err := modelio.ParseBlocks(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseBlocks(%q): error %v, want one saying %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseBlocks(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestBlocksPhrase(t *testing.T) {
+	tests := []struct {
+		in   []int
+		want string
+	}{
+		{[]int{3}, "block 3"},
+		{[]int{3, 5}, "blocks 3, 5"},
+		{[]int{5, 6}, "blocks 5, 6"},
+		{[]int{12, 13, 14, 15, 16}, "blocks 12–16"},
+		{[]int{3, 20, 21, 22, 27}, "blocks 3, 20–22, 27"},
+	}
+	for _, tt := range tests {
+		if got := modelio.BlocksPhrase(tt.in); got != tt.want {
+			t.Errorf("BlocksPhrase(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
