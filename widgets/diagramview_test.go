@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
+	_ "github.com/layerscope/layerscope/internal/cleanlocale" // before Fyne reads the locale, as in main
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/render"
 )
