@@ -378,6 +378,10 @@ func (p *importancePanel) start() {
 		if seq != p.seq || p.state != stateRunning {
 			return
 		}
+		if total <= 0 { // not counting yet: the engine says what it waits for
+			p.rateLabel.SetText(msg + "…")
+			return
+		}
 		p.bar.Max = float64(total)
 		p.bar.SetValue(float64(done))
 		p.rateLabel.SetText(progressWhat(msg) + rate(done, total, p.tokens, time.Since(p.started)))

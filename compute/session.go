@@ -23,7 +23,9 @@ import (
 // for its lifetime; `layerscope importance --repeat` runs in one. Runs of a session take turns; Close
 // releases everything.
 type Session struct {
-	mu      sync.Mutex // held for a whole run
+	// turn is held for a whole run (and a probe, and Close): a channel rather than a mutex, so a run
+	// waiting for the one before it (a cancelled run finishing its block) can itself be cancelled.
+	turn    chan struct{}
 	devices map[string]*sessionDevice
 	closed  bool
 }
@@ -40,7 +42,30 @@ type sessionDevice struct {
 const keptExecutables = 12
 
 // NewSession returns an empty session: nothing is opened until a run or a probe needs it.
-func NewSession() *Session { return &Session{devices: map[string]*sessionDevice{}} }
+func NewSession() *Session {
+	return &Session{turn: make(chan struct{}, 1), devices: map[string]*sessionDevice{}}
+}
+
+// take waits for the session's turn, saying so through progress when another run holds it; it
+// returns ctx.Err() when ctx ends first.
+func (s *Session) take(ctx context.Context, progress func(done, total int, msg string)) error {
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	default:
+	}
+	if progress != nil {
+		progress(0, 0, "waiting for the previous run to finish its block")
+	}
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Session) done() { <-s.turn }
 
 // Run scores every decoder block of m on tokens, as the package-level Run does, reusing the session's
 // opened backends and compiled executables.
@@ -51,8 +76,8 @@ func (s *Session) Run(ctx context.Context, m *modelio.Model, tokens [][]int, opt
 
 // Close releases every backend the session opened and the executables compiled on them.
 func (s *Session) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	_ = s.take(context.Background(), nil)
+	defer s.done()
 	for _, sd := range s.devices {
 		sd.dev.close()
 	}
@@ -115,8 +140,10 @@ func (s *Session) run(ctx context.Context, m *modelio.Model, tokens [][]int, opt
 		return nil, nil, err
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.take(ctx, opts.Progress); err != nil {
+		return nil, nil, err
+	}
+	defer s.done()
 	if s.closed {
 		return nil, nil, errors.New("compute: the session is closed")
 	}
@@ -168,8 +195,8 @@ func (s *Session) run(ctx context.Context, m *modelio.Model, tokens [][]int, opt
 func (s *Session) Probe() Found {
 	f := Found{Device: "pure Go", Cores: runtime.GOMAXPROCS(0)}
 	cands, _ := candidates(BackendAuto)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	_ = s.take(context.Background(), nil)
+	defer s.done()
 	if s.closed {
 		return f
 	}

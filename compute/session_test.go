@@ -9,8 +9,8 @@ import (
 
 // sessionDevices returns the devices a session holds open.
 func sessionDevices(s *Session) []*device {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	_ = s.take(context.Background(), nil)
+	defer s.done()
 	var out []*device
 	for _, sd := range s.devices {
 		if sd.dev != nil {
@@ -106,5 +106,37 @@ func TestSessionProbeKeepsTheDevice(t *testing.T) {
 	s.Close()
 	if _, err := s.Run(context.Background(), m, randomTokens(1, 5, 64), Options{}); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Errorf("a run on a closed session: %v", err)
+	}
+}
+
+// A run that has to wait for the one before it says so, and can be cancelled while it waits.
+func TestSessionRunWaitsItsTurn(t *testing.T) {
+	m := openRandom(t, tinyLlamaConfig(), "F32", nil, nil)
+	s := NewSession()
+	defer s.Close()
+	if err := s.take(context.Background(), nil); err != nil { // a run in progress
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Run(ctx, m, randomTokens(1, 5, 64), Options{Backend: BackendCPU, Progress: func(done, total int, msg string) {
+			if total == 0 {
+				waiting <- msg
+			}
+		}})
+		errc <- err
+	}()
+	if msg := <-waiting; !strings.Contains(msg, "waiting for the previous run") {
+		t.Errorf("progress while waiting: %q", msg)
+	}
+	cancel()
+	if err := <-errc; err != context.Canceled {
+		t.Errorf("a run cancelled while waiting returned %v", err)
+	}
+	s.done() // the earlier run ends
+	if _, err := s.Run(context.Background(), m, randomTokens(1, 5, 64), Options{Backend: BackendCPU}); err != nil {
+		t.Errorf("the next run: %v", err)
 	}
 }
