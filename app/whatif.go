@@ -147,13 +147,8 @@ func (w *Window) removeBlocksDialog() {
 // blockList writes block indices as ParseBlocks reads them, runs as ranges: "3, 10-12".
 func blockList(blocks []int) string {
 	var parts []string
-	for i := 0; i < len(blocks); {
-		j := i
-		for j+1 < len(blocks) && blocks[j+1] == blocks[j]+1 {
-			j++
-		}
-		parts = append(parts, blockSpan(blocks[i], blocks[j]))
-		i = j + 1
+	for _, r := range facts.Runs(blocks) {
+		parts = append(parts, blockSpan(r[0], r[1]))
 	}
 	return strings.Join(parts, ", ")
 }

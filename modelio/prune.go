@@ -10,6 +10,7 @@ import (
 
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/weights"
 )
 
@@ -150,19 +151,14 @@ func BlocksPhrase(blocks []int) string {
 		return "block " + strconv.Itoa(blocks[0])
 	}
 	var parts []string
-	for i := 0; i < len(blocks); {
-		j := i
-		for j+1 < len(blocks) && blocks[j+1] == blocks[j]+1 {
-			j++
+	for _, r := range facts.Runs(blocks) {
+		if r[1]-r[0] >= 2 {
+			parts = append(parts, fmt.Sprintf("%d–%d", r[0], r[1]))
+			continue
 		}
-		if j-i >= 2 {
-			parts = append(parts, fmt.Sprintf("%d–%d", blocks[i], blocks[j]))
-		} else {
-			for k := i; k <= j; k++ {
-				parts = append(parts, strconv.Itoa(blocks[k]))
-			}
+		for b := r[0]; b <= r[1]; b++ {
+			parts = append(parts, strconv.Itoa(b))
 		}
-		i = j + 1
 	}
 	return "blocks " + strings.Join(parts, ", ")
 }

@@ -603,19 +603,29 @@ func (m *model) contextFact() (Characteristic, bool) {
 // ranges writes sorted indices with runs collapsed: "0–20, 23".
 func ranges(idx []int) string {
 	var parts []string
+	for _, r := range Runs(idx) {
+		if r[1] > r[0] {
+			parts = append(parts, strconv.Itoa(r[0])+"–"+strconv.Itoa(r[1]))
+		} else {
+			parts = append(parts, strconv.Itoa(r[0]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Runs splits indices into runs of consecutive ones, each as its first and last: 3, 5, 6, 7 gives
+// [3 3] [5 7]. Block lists are written with it ("blocks 3, 5–7").
+func Runs(idx []int) [][2]int {
+	var out [][2]int
 	for i := 0; i < len(idx); {
 		j := i
 		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
 			j++
 		}
-		if j > i {
-			parts = append(parts, strconv.Itoa(idx[i])+"–"+strconv.Itoa(idx[j]))
-		} else {
-			parts = append(parts, strconv.Itoa(idx[i]))
-		}
+		out = append(out, [2]int{idx[i], idx[j]})
 		i = j + 1
 	}
-	return strings.Join(parts, ", ")
+	return out
 }
 
 func countTrue(bs []bool) int {
