@@ -84,8 +84,12 @@ func (e *engine) compileHead(logits bool) (g *Graph, err error) {
 	} else {
 		rows = Parameter(g, lm.key, shapes.Make(e.dt, V, H))
 	}
-	n := e.p.headNorm(Reshape(x, N, H), w)                  // [N, hidden]
-	l := ConvertDType(linear(n, rows, nil), dtypes.Float32) // [N, slice]
+	var bias *Node // [slice]: the LM head's bias entries of the slice's rows
+	if b := w.opt("lm_head.bias"); b != nil {
+		bias = Gather(Reshape(b, e.p.vocab, 1), ids)
+	}
+	n := e.p.headNorm(Reshape(x, N, H), w)                   // [N, hidden]
+	l := ConvertDType(linear(n, rows, bias), dtypes.Float32) // [N, slice]
 	if c := e.p.finalSoftcap; c > 0 {
 		l = MulScalar(Tanh(DivScalar(l, c)), c)
 	}

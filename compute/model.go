@@ -93,7 +93,7 @@ type plan struct {
 	// embedName is the token embedding table, posName the learned position table ("" without).
 	embedName, posName string
 
-	headSlots    []slot // the final norm's weights
+	headSlots    []slot // the final norm's weights, and the LM head's bias where it has one
 	lmHead       slot   // the LM head's weight [vocab, hidden]: its own, or the embedding table when tied
 	headNorm     func(x *Node, w weightSet) *Node
 	finalSoftcap float64
@@ -137,11 +137,14 @@ func newPlan(m *modelio.Model) (*plan, error) {
 	}
 	p.headSlots = l.slots
 	p.lmHead = slot{key: "lm_head", name: lmHead + ".weight", shape: []int{h.Vocab, h.Hidden}}
-	switch head := m.Spec.Root.Find(lmHead); {
-	case head.Tied:
+	head := m.Spec.Root.Find(lmHead)
+	if head.Tied {
 		p.lmHead.name = p.embedName // tie_word_embeddings: the head reads the embedding table
-	case head.Bias:
-		return nil, fmt.Errorf("%s: an LM head with a bias has no forward pass in Layerscope", lmHead)
+	}
+	if head.Bias {
+		// Phi's lm_head has a bias (its own even when the weight is tied); it goes up with the final
+		// norm, and the head's graph gathers the slice's entries.
+		p.headSlots = append(p.headSlots, slot{key: "lm_head.bias", name: lmHead + ".bias", shape: []int{h.Vocab}})
 	}
 	finalMod := m.Spec.Root.Find(final)
 	p.headNorm = func(x *Node, w weightSet) *Node {

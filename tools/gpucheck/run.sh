@@ -43,6 +43,11 @@ fixture_tokens() { # the fixture's samples without their padding, as --tokens wa
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([[i for i,m in zip(a,b) if m] for a,b in zip(d["input_ids"], d["attention_mask"])]))' "$1"
 }
 
+step "transformers fixtures for the families checked so far against the float64 reference only"
+# Tiny models on the CPU, seconds: copy $OUT/new-fixtures/fixtures/* into testdata/fixtures and add the
+# families to fixtureFamilies in compute/fixture_test.go.
+timeout 300 python3 tools/fixtures/make_fixtures.py --out "$OUT/new-fixtures" --only gpt_neox,phi --skip-trees 2>&1 | tail -5
+
 step "Layerscope loads the CUDA plugin: the llama fixture in fp16"
 fixture_tokens testdata/fixtures/llama/tokens.json >"$WORK/llama.tokens.json"
 timeout 120 .gpu/layerscope importance testdata/fixtures/llama --tokens "$WORK/llama.tokens.json" \

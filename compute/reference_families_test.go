@@ -1,0 +1,308 @@
+package compute
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+)
+
+// Forward passes that have no transformers fixture yet (gpt_neox, phi) are checked here against a
+// plain float64 pass written from transformers 4.55's modeling_gpt_neox.py and modeling_phi.py, on
+// random models shrunk from the gallery's real configs: the hidden states after every block, the NLL
+// and the NLL with each block skipped. tools/fixtures/make_fixtures.py makes their transformers
+// fixtures where torch is.
+
+// galleryConfig reads a gallery config.json and overrides some keys.
+func galleryConfig(tb testing.TB, stem string, set map[string]any) map[string]any {
+	tb.Helper()
+	data, err := os.ReadFile("../modelio/gallery/configs/" + stem + ".config.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		tb.Fatal(err)
+	}
+	for k, v := range set {
+		cfg[k] = v
+	}
+	return cfg
+}
+
+func refGELU(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+
+func refGELUTanh(x float64) float64 {
+	return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+}
+
+func addInto(dst []float64, vs ...[]float64) []float64 {
+	out := append([]float64{}, dst...)
+	for _, v := range vs {
+		for i := range out {
+			out[i] += v[i]
+		}
+	}
+	return out
+}
+
+// refNeoXBlock is GPTNeoXLayer on one sample's states x [S][hidden].
+func (r *refModel) refNeoXBlock(i int, x [][]float64, real int) [][]float64 {
+	h := r.h
+	p := fmt.Sprintf("gpt_neox.layers.%d.", i)
+	H, hd, S := h.Hidden, h.HeadDim, len(x)
+	ln := func(name string, v []float64) []float64 {
+		return refLN(v, r.w(p+name+".weight"), r.w(p+name+".bias"), r.eps)
+	}
+	wqkv, bqkv := r.w(p+"attention.query_key_value.weight"), r.w(p+"attention.query_key_value.bias")
+	q, k, v := make([][]float64, S), make([][]float64, S), make([][]float64, S)
+	for t := range x {
+		qkv := matvec(wqkv, bqkv, ln("input_layernorm", x[t]), 3*H, false)
+		for head := 0; head < h.Heads; head++ { // [heads, 3·head_dim]: q, k, v per head
+			base := qkv[head*3*hd:]
+			q[t] = append(q[t], base[:hd]...)
+			k[t] = append(k[t], base[hd:2*hd]...)
+			v[t] = append(v[t], base[2*hd:3*hd]...)
+		}
+	}
+	r.refRopeAll(q, k, S)
+	att := refAttention(q, k, v, h.Heads, h.Heads, hd, real, 0, 1/math.Sqrt(float64(hd)))
+	wd, bd := r.w(p+"attention.dense.weight"), r.w(p+"attention.dense.bias")
+	w1, b1 := r.w(p+"mlp.dense_h_to_4h.weight"), r.w(p+"mlp.dense_h_to_4h.bias")
+	w2, b2 := r.w(p+"mlp.dense_4h_to_h.weight"), r.w(p+"mlp.dense_4h_to_h.bias")
+	mlp := func(in []float64) []float64 {
+		f := matvec(w1, b1, ln("post_attention_layernorm", in), h.Intermediate, false)
+		for j := range f {
+			f[j] = refGELU(f[j])
+		}
+		return matvec(w2, b2, f, H, false)
+	}
+	out := make([][]float64, S)
+	for t := range x {
+		a := matvec(wd, bd, att[t], H, false)
+		if h.ParallelBlock {
+			out[t] = addInto(mlp(x[t]), a, x[t])
+		} else {
+			y := addInto(a, x[t])
+			out[t] = addInto(mlp(y), y)
+		}
+	}
+	return out
+}
+
+// refPhiBlock is PhiDecoderLayer on one sample's states x [S][hidden].
+func (r *refModel) refPhiBlock(i int, x [][]float64, real int) [][]float64 {
+	h := r.h
+	p := fmt.Sprintf("model.layers.%d.", i)
+	H, hd, S := h.Hidden, h.HeadDim, len(x)
+	lnW, lnB := r.w(p+"input_layernorm.weight"), r.w(p+"input_layernorm.bias")
+	lin := func(name string, in []float64, out int) []float64 {
+		return matvec(r.w(p+name+".weight"), r.w(p+name+".bias"), in, out, false)
+	}
+	a := make([][]float64, S)
+	q, k, v := make([][]float64, S), make([][]float64, S), make([][]float64, S)
+	for t := range x {
+		a[t] = refLN(x[t], lnW, lnB, r.eps)
+		q[t], k[t], v[t] = lin("self_attn.q_proj", a[t], h.Heads*hd), lin("self_attn.k_proj", a[t], h.KVHeads*hd), lin("self_attn.v_proj", a[t], h.KVHeads*hd)
+		if h.QKNorm {
+			for head := 0; head < h.Heads; head++ {
+				copy(q[t][head*hd:], refLN(q[t][head*hd:(head+1)*hd], r.w(p+"self_attn.q_layernorm.weight"), r.w(p+"self_attn.q_layernorm.bias"), r.eps))
+			}
+			for head := 0; head < h.KVHeads; head++ {
+				copy(k[t][head*hd:], refLN(k[t][head*hd:(head+1)*hd], r.w(p+"self_attn.k_layernorm.weight"), r.w(p+"self_attn.k_layernorm.bias"), r.eps))
+			}
+		}
+	}
+	r.refRopeAll(q, k, S)
+	att := refAttention(q, k, v, h.Heads, h.KVHeads, hd, real, 0, 1/math.Sqrt(float64(hd)))
+	out := make([][]float64, S)
+	for t := range x {
+		f := lin("mlp.fc1", a[t], h.Intermediate)
+		for j := range f {
+			f[j] = refGELUTanh(f[j])
+		}
+		out[t] = addInto(lin("self_attn.dense", att[t], H), lin("mlp.fc2", f, H), x[t])
+	}
+	return out
+}
+
+// refRopeAll rotates q and k with the model's (partial) RoPE.
+func (r *refModel) refRopeAll(q, k [][]float64, S int) {
+	h := r.h
+	rc := ropeConfig{cfg: r.m.Config, params: ropeParams(r.m.Config, "full_attention"), theta: h.RopeTheta,
+		headDim: h.HeadDim, fraction: h.RotaryFraction, maxPos: h.MaxPositions}
+	ro, err := ropeFor(rc, S)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	refRope(q, h.Heads, h.HeadDim, ro)
+	refRope(k, h.KVHeads, h.HeadDim, ro)
+}
+
+// refFamilyForward is refForward for the families above: embedding, blocks (skip: -1 for none), the
+// final LayerNorm and the LM head (with its bias where it has one), the mean next-token NLL.
+func (r *refModel) refFamilyForward(tokens [][]int, skip int, emb, final, head string,
+	block func(i int, x [][]float64, real int) [][]float64) ([][][][]float64, float64) {
+	h := r.h
+	S := 0
+	for _, s := range tokens {
+		S = max(S, len(s))
+	}
+	E, W := r.w(emb), r.w(head+".weight")
+	var hb []float64
+	if r.has(head + ".bias") {
+		hb = r.w(head + ".bias")
+	}
+	states := make([][][][]float64, h.Layers)
+	var nllSum float64
+	var nllN int
+	for b, s := range tokens {
+		x := make([][]float64, S)
+		for t := range x {
+			id := 0
+			if t < len(s) {
+				id = s[t]
+			}
+			x[t] = append([]float64{}, E[id*h.Hidden:(id+1)*h.Hidden]...)
+		}
+		for i := 0; i < h.Layers; i++ {
+			if i != skip {
+				x = block(i, x, len(s))
+			}
+			if b == 0 {
+				states[i] = make([][][]float64, len(tokens))
+			}
+			states[i][b] = x
+		}
+		for t := 0; t+1 < len(s); t++ {
+			logits := matvec(W, hb, refLN(x[t], r.w(final+".weight"), r.w(final+".bias"), r.eps), h.Vocab, false)
+			mx := math.Inf(-1)
+			for _, l := range logits {
+				mx = math.Max(mx, l)
+			}
+			var z float64
+			for _, l := range logits {
+				z += math.Exp(l - mx)
+			}
+			nllSum += math.Log(z) + mx - logits[s[t+1]]
+			nllN++
+		}
+	}
+	return states, nllSum / float64(nllN)
+}
+
+func TestFamiliesAgainstReference(t *testing.T) {
+	small := map[string]any{"hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 3,
+		"intermediate_size": 160, "vocab_size": 96, "max_position_embeddings": 64}
+	with := func(extra map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range small {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	tests := []struct {
+		name, stem       string
+		set              map[string]any
+		emb, final, head string
+		bias             bool // the LM head has a bias
+		parallel, qkNorm bool
+		wantRotary       int
+	}{
+		{"pythia parallel", "EleutherAI__pythia-70m", with(nil),
+			"gpt_neox.embed_in.weight", "gpt_neox.final_layer_norm", "embed_out", false, true, false, 4},
+		{"pythia sequential", "EleutherAI__pythia-70m", with(map[string]any{"use_parallel_residual": false, "rotary_pct": 0.5}),
+			"gpt_neox.embed_in.weight", "gpt_neox.final_layer_norm", "embed_out", false, false, false, 8},
+		{"phi-2", "microsoft__phi-2", with(map[string]any{"num_key_value_heads": 4}),
+			"model.embed_tokens.weight", "model.final_layernorm", "lm_head", true, true, false, 6},
+		{"phi qk_layernorm gqa", "microsoft__phi-2", with(map[string]any{"num_key_value_heads": 2, "qk_layernorm": true}),
+			"model.embed_tokens.weight", "model.final_layernorm", "lm_head", true, true, true, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := openRandom(t, galleryConfig(t, tt.stem, tt.set), "F32", nil, nil)
+			h := m.Spec.Hyper
+			if h.ParallelBlock != tt.parallel || h.QKNorm != tt.qkNorm {
+				t.Fatalf("config read as parallel %v, qk norm %v", h.ParallelBlock, h.QKNorm)
+			}
+			p, err := forwards[m.Spec.Family](m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := ropeDim(p.ropes[0]); d != tt.wantRotary {
+				t.Fatalf("rotary dims %d, want %d", d, tt.wantRotary)
+			}
+			st, err := openStore(m.Weights)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			r := &refModel{t: t, m: m, st: st, h: h, eps: m.Spec.Root.Find(tt.final).Eps}
+			block := r.refNeoXBlock
+			if m.Spec.Family == "phi" {
+				block = r.refPhiBlock
+			}
+			tokens := randomTokens(2, 11, h.Vocab)
+			tokens[1] = tokens[1][:7] // padded on the right
+			states, nll := r.refFamilyForward(tokens, -1, tt.emb, tt.final, tt.head, block)
+
+			res, pr, err := run(context.Background(), m, tokens, Options{Backend: BackendCPU, DType: FP32, Metrics: AllMetrics},
+				passOptions{keepHidden: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			S, H := res.SeqLen, h.Hidden
+			for i := range states {
+				var ref, got []float32
+				for b, s := range tokens {
+					for pos := range s {
+						for _, v := range states[i][b][pos] {
+							ref = append(ref, float32(v))
+						}
+						got = append(got, pr.hidden[i][(b*S+pos)*H:(b*S+pos+1)*H]...)
+					}
+				}
+				if e := relErr(got, ref); e > 1e-5 {
+					t.Errorf("block %d: graph vs float64 reference: relative error %.2e", i, e)
+				}
+			}
+			if e := math.Abs(res.NLL-nll) / nll; e > 1e-5 {
+				t.Errorf("NLL %.7f, reference %.7f", res.NLL, nll)
+			}
+			for i := 0; i < h.Layers; i++ {
+				_, skipped := r.refFamilyForward(tokens, i, tt.emb, tt.final, tt.head, block)
+				if d := math.Abs(res.Ablation[i] - (skipped - nll)); d > 1e-4 {
+					t.Errorf("ablation of block %d: ΔNLL %.6f, reference %.6f", i, res.Ablation[i], skipped-nll)
+				}
+			}
+		})
+	}
+}
+
+// The LM head's bias is applied in every vocabulary slice, resident or streamed.
+func TestHeadBiasAcrossSlices(t *testing.T) {
+	cfg := galleryConfig(t, "microsoft__phi-2", map[string]any{"hidden_size": 32, "num_attention_heads": 4,
+		"num_key_value_heads": 4, "num_hidden_layers": 1, "intermediate_size": 64, "vocab_size": 70, "max_position_embeddings": 32})
+	m := openRandom(t, cfg, "F32", nil, nil)
+	tokens := randomTokens(2, 6, 70)
+	whole, err := Run(context.Background(), m, tokens, Options{Backend: BackendCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, resident := range []bool{false, true} {
+		vocabSliceForTest, residentHeadForTest = 16, resident
+		sliced, err := Run(context.Background(), m, tokens, Options{Backend: BackendCPU})
+		vocabSliceForTest, residentHeadForTest = 0, false
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(sliced.NLL-whole.NLL) > 1e-5*whole.NLL {
+			t.Errorf("resident %v: NLL over slices of 16 rows %.7f, in one slice %.7f", resident, sliced.NLL, whole.NLL)
+		}
+	}
+}
