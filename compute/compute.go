@@ -200,6 +200,7 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 type batch struct {
 	batch, seq int
 	real       int       // real tokens
+	lens       []int     // [batch]: each sample's real tokens
 	tokens     []int     // [batch·seq], padding as id 0 (masked everywhere)
 	keyMask    []float32 // [batch·seq]: 1 for a real token
 	last       []float32 // [batch·seq]: 1 at each sample's last real token
@@ -230,6 +231,7 @@ func newBatch(samples [][]int, vocab, maxPos int) (*batch, error) {
 	b.tokens, b.keyMask, b.last = make([]int, n), make([]float32, n), make([]float32, n)
 	b.targets, b.hasTarget = make([]int32, n), make([]bool, n)
 	for i, s := range samples {
+		b.lens = append(b.lens, len(s))
 		row := i * b.seq
 		copy(b.tokens[row:], s)
 		for j := range s {

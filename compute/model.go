@@ -86,10 +86,10 @@ type plan struct {
 	// layerWindow is each layer's sliding window in tokens, 0 for full attention.
 	layerWindow []int
 
-	// embed writes the input of block 0 for tokens ([batch·seq], positions 0..seq-1 in each sample)
-	// into out ([batch·seq·hidden]), in float32 but rounded as the model's dtype would round it. The
-	// engine calls it for one sample at a time, from several goroutines.
-	embed func(st *store, tokens []int, seq int, round func(float32) float32, out []float32) error
+	// embed writes the input of block 0 for one sample's tokens (positions 0..len-1, the first real
+	// of them real tokens, then padding) into out ([len·hidden]), in float32 but rounded as the
+	// model's dtype would round it. The engine calls it from several goroutines at once.
+	embed func(st *store, tokens []int, real int, round func(float32) float32, out []float32) error
 	// embedName is the token embedding table, posName the learned position table ("" without).
 	embedName, posName string
 
@@ -183,8 +183,8 @@ func (p *plan) blockPath(i int) string { return p.blocks + "." + strconv.Itoa(i)
 // defaultEmbed gathers the token embedding rows, scaled by the family's embedding scale (Gemma's
 // sqrt(hidden), rounded to the model's dtype as transformers stores its normalizer), and adds the
 // learned position rows where the model has them (GPT-2).
-func (p *plan) defaultEmbed(st *store, tokens []int, seq int, round func(float32) float32, out []float32) error {
-	H := p.hidden
+func (p *plan) defaultEmbed(st *store, tokens []int, _ int, round func(float32) float32, out []float32) error {
+	H, seq := p.hidden, len(tokens)
 	if err := st.rows(st.resolve(p.embedName), H, tokens, out); err != nil {
 		return err
 	}

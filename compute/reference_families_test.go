@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -128,6 +129,35 @@ func (r *refModel) refPhiBlock(i int, x [][]float64, real int) [][]float64 {
 	return out
 }
 
+// refOPTBlock is OPTDecoderLayer (do_layer_norm_before) on one sample's states x [S][hidden].
+func (r *refModel) refOPTBlock(i int, x [][]float64, real int) [][]float64 {
+	h := r.h
+	p := fmt.Sprintf("model.decoder.layers.%d.", i)
+	H, hd, S := h.Hidden, h.HeadDim, len(x)
+	lin := func(name string, in []float64, out int) []float64 {
+		return matvec(r.w(p+name+".weight"), r.w(p+name+".bias"), in, out, false)
+	}
+	ln := func(name string, v []float64) []float64 {
+		return refLN(v, r.w(p+name+".weight"), r.w(p+name+".bias"), r.eps)
+	}
+	q, k, v := make([][]float64, S), make([][]float64, S), make([][]float64, S)
+	for t := range x {
+		a := ln("self_attn_layer_norm", x[t])
+		q[t], k[t], v[t] = lin("self_attn.q_proj", a, H), lin("self_attn.k_proj", a, H), lin("self_attn.v_proj", a, H)
+	}
+	att := refAttention(q, k, v, h.Heads, h.Heads, hd, real, 0, 1/math.Sqrt(float64(hd)))
+	out := make([][]float64, S)
+	for t := range x {
+		y := addInto(lin("self_attn.out_proj", att[t], H), x[t])
+		f := lin("fc1", ln("final_layer_norm", y), h.Intermediate)
+		for j := range f {
+			f[j] = math.Max(0, f[j])
+		}
+		out[t] = addInto(lin("fc2", f, H), y)
+	}
+	return out
+}
+
 // refRopeAll rotates q and k with the model's (partial) RoPE.
 func (r *refModel) refRopeAll(q, k [][]float64, S int) {
 	h := r.h
@@ -145,6 +175,10 @@ func (r *refModel) refRopeAll(q, k [][]float64, S int) {
 // final LayerNorm and the LM head (with its bias where it has one), the mean next-token NLL.
 func (r *refModel) refFamilyForward(tokens [][]int, skip int, emb, final, head string,
 	block func(i int, x [][]float64, real int) [][]float64) ([][][][]float64, float64) {
+	var P []float64 // OPT's learned positions: row t+2 for a real token, row 1 for padding
+	if r.m.Spec.Family == "opt" {
+		P = r.w("model.decoder.embed_positions.weight")
+	}
 	h := r.h
 	S := 0
 	for _, s := range tokens {
@@ -166,6 +200,13 @@ func (r *refModel) refFamilyForward(tokens [][]int, skip int, emb, final, head s
 				id = s[t]
 			}
 			x[t] = append([]float64{}, E[id*h.Hidden:(id+1)*h.Hidden]...)
+			if P != nil {
+				row := t + 2
+				if t >= len(s) {
+					row = 1
+				}
+				x[t] = addInto(x[t], P[row*h.Hidden:(row+1)*h.Hidden])
+			}
 		}
 		for i := 0; i < h.Layers; i++ {
 			if i != skip {
@@ -222,6 +263,8 @@ func TestFamiliesAgainstReference(t *testing.T) {
 			"model.embed_tokens.weight", "model.final_layernorm", "lm_head", true, true, false, 6},
 		{"phi qk_layernorm gqa", "microsoft__phi-2", with(map[string]any{"num_key_value_heads": 2, "qk_layernorm": true}),
 			"model.embed_tokens.weight", "model.final_layernorm", "lm_head", true, true, true, 6},
+		{"opt-125m", "facebook__opt-125m", with(map[string]any{"ffn_dim": 160, "word_embed_proj_dim": 64}),
+			"model.decoder.embed_tokens.weight", "model.decoder.final_layer_norm", "model.decoder.embed_tokens", false, false, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,8 +277,10 @@ func TestFamiliesAgainstReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := ropeDim(p.ropes[0]); d != tt.wantRotary {
-				t.Fatalf("rotary dims %d, want %d", d, tt.wantRotary)
+			if tt.wantRotary > 0 {
+				if d := ropeDim(p.ropes[0]); d != tt.wantRotary {
+					t.Fatalf("rotary dims %d, want %d", d, tt.wantRotary)
+				}
 			}
 			st, err := openStore(m.Weights)
 			if err != nil {
@@ -243,10 +288,8 @@ func TestFamiliesAgainstReference(t *testing.T) {
 			}
 			defer st.Close()
 			r := &refModel{t: t, m: m, st: st, h: h, eps: m.Spec.Root.Find(tt.final).Eps}
-			block := r.refNeoXBlock
-			if m.Spec.Family == "phi" {
-				block = r.refPhiBlock
-			}
+			block := map[string]func(int, [][]float64, int) [][]float64{
+				"gpt_neox": r.refNeoXBlock, "phi": r.refPhiBlock, "opt": r.refOPTBlock}[m.Spec.Family]
 			tokens := randomTokens(2, 11, h.Vocab)
 			tokens[1] = tokens[1][:7] // padded on the right
 			states, nll := r.refFamilyForward(tokens, -1, tt.emb, tt.final, tt.head, block)
@@ -303,6 +346,29 @@ func TestHeadBiasAcrossSlices(t *testing.T) {
 		}
 		if math.Abs(sliced.NLL-whole.NLL) > 1e-5*whole.NLL {
 			t.Errorf("resident %v: NLL over slices of 16 rows %.7f, in one slice %.7f", resident, sliced.NLL, whole.NLL)
+		}
+	}
+}
+
+// opt-350m's shape (post-LayerNorm blocks, a narrower word embedding) is refused in one line.
+func TestOPTUnsupportedShapes(t *testing.T) {
+	base := map[string]any{"hidden_size": 32, "num_attention_heads": 4, "num_hidden_layers": 1, "ffn_dim": 64,
+		"vocab_size": 64, "max_position_embeddings": 32, "word_embed_proj_dim": 32}
+	for _, tt := range []struct {
+		set  map[string]any
+		want string
+	}{
+		{map[string]any{"do_layer_norm_before": false}, "do_layer_norm_before is false"},
+		{map[string]any{"word_embed_proj_dim": 16}, "word_embed_proj_dim differs from hidden_size"},
+	} {
+		cfg := galleryConfig(t, "facebook__opt-125m", base)
+		for k, v := range tt.set {
+			cfg[k] = v
+		}
+		m := openRandom(t, cfg, "F32", nil, nil)
+		_, err := Run(context.Background(), m, randomTokens(1, 4, 64), Options{Backend: BackendCPU})
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error %v, want one line with %q", tt.set, err, tt.want)
 		}
 	}
 }

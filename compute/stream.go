@@ -156,14 +156,14 @@ func (e *engine) embedHost() (any, error) {
 	flat := newHostSlice(e.dt, B*S*H)
 	round := roundTo(e.dt)
 	err := parallelFor(B, func(scratch *[]float32, b int) error {
-		tokens := e.in.tokens[b*S : (b+1)*S]
+		tokens, real := e.in.tokens[b*S:(b+1)*S], e.in.lens[b]
 		if f32, ok := flat.([]float32); ok {
-			return e.p.embed(e.st, tokens, S, round, f32[b*S*H:(b+1)*S*H])
+			return e.p.embed(e.st, tokens, real, round, f32[b*S*H:(b+1)*S*H])
 		}
 		if *scratch == nil {
 			*scratch = make([]float32, S*H)
 		}
-		if err := e.p.embed(e.st, tokens, S, round, *scratch); err != nil {
+		if err := e.p.embed(e.st, tokens, real, round, *scratch); err != nil {
 			return err
 		}
 		convertHostInto(flat, b*S*H, *scratch)
