@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/weights/weightstest"
 )
 
 // Bad input fails with one line that says what is wrong, before any compute, and never panics.
@@ -17,9 +19,15 @@ func TestBadInput(t *testing.T) {
 	cfg := tinyLlamaConfig()
 	good := openRandom(t, cfg, "F32", nil, nil)
 	tokens := randomTokens(2, 8, 64)
-	moeCfg := map[string]any{"model_type": "mixtral", "hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2,
-		"num_key_value_heads": 1, "num_hidden_layers": 1, "vocab_size": 32, "max_position_embeddings": 16,
-		"num_local_experts": 2, "num_experts_per_tok": 1}
+	// An unknown model_type opens with a description grouped from its tensor names, and cannot run.
+	unknown := t.TempDir()
+	os.WriteFile(filepath.Join(unknown, "config.json"), []byte(`{"model_type": "rwkv", "num_hidden_layers": 1, "vocab_size": 32}`), 0o644)
+	weightstest.WriteFile(t, filepath.Join(unknown, "model.safetensors"), []weightstest.Spec{
+		weightstest.T("rwkv.embeddings.weight", "F32", 32, 16), weightstest.T("rwkv.blocks.0.ln1.weight", "F32", 16)})
+	generic, err := modelio.Open(unknown)
+	if err != nil {
+		t.Fatal(err)
+	}
 	gallery, err := modelio.Open("smollm2-135m")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +42,7 @@ func TestBadInput(t *testing.T) {
 			"layer 1: missing model.layers.1.input_layernorm.weight"},
 		{"shape against config", openRandom(t, cfg, "F32", nil, map[string][]int64{"model.layers.2.self_attn.q_proj.weight": {16, 32}}), tokens,
 			"layer 2: model.layers.2.self_attn.q_proj.weight has shape [16 32], config.json implies [32 32]"},
-		{"family without forward pass", openRandom(t, moeCfg, "F32", nil, nil), tokens, `model_type "mixtral" has no forward pass`},
+		{"family without forward pass", generic, [][]int{{1, 2}}, `model_type "rwkv" has no forward pass`},
 		{"no weights", gallery, tokens, "no weights"},
 		{"no samples", good, nil, "no calibration samples"},
 		{"empty sample", good, [][]int{{1, 2}, {}}, "sample 1 is empty"},

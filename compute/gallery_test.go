@@ -115,6 +115,10 @@ func shrink(cfg map[string]any) {
 		set(k, 2)
 	}
 	set("max_window_layers", 1)
+	set("num_experts", 6) // Qwen3-MoE's 128 and Mixtral's 8, of 16-wide experts
+	set("num_local_experts", 6)
+	set("moe_intermediate_size", 16)
+	set("num_experts_per_tok", 2)
 	set("vocab_size", 64)
 	if id, ok := cfg["pad_token_id"].(float64); ok && id >= 64 {
 		cfg["pad_token_id"] = 0.0

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/layerscope/layerscope/modelio/arch"
 )
 
 // Forward passes that have no transformers fixture yet (gpt_neox, phi) are checked here against a
@@ -158,6 +162,86 @@ func (r *refModel) refOPTBlock(i int, x [][]float64, real int) [][]float64 {
 	return out
 }
 
+// refMoEBlock is MixtralDecoderLayer or Qwen3MoeDecoderLayer on one sample's states x [S][hidden]:
+// the Llama attention (with Qwen3's per-head q/k RMSNorms), then the sparse MoE block at ffn, or a
+// dense GLU MLP where the layer has no router.
+func (r *refModel) refMoEBlock(i int, x [][]float64, real int, ffn string, names [3]string, normTopK bool) [][]float64 {
+	h := r.h
+	p := fmt.Sprintf("model.layers.%d.", i)
+	H, hd, S := h.Hidden, h.HeadDim, len(x)
+	lin := func(name string, in []float64, out int) []float64 {
+		return matvec(r.w(p+name+".weight"), nil, in, out, false)
+	}
+	q, k, v := make([][]float64, S), make([][]float64, S), make([][]float64, S)
+	for t := range x {
+		a := refRMS(x[t], r.w(p+"input_layernorm.weight"), r.eps)
+		q[t], k[t], v[t] = lin("self_attn.q_proj", a, h.Heads*hd), lin("self_attn.k_proj", a, h.KVHeads*hd), lin("self_attn.v_proj", a, h.KVHeads*hd)
+		if h.QKNorm {
+			for head := 0; head < h.Heads; head++ {
+				copy(q[t][head*hd:], refRMS(q[t][head*hd:(head+1)*hd], r.w(p+"self_attn.q_norm.weight"), r.eps))
+			}
+			for head := 0; head < h.KVHeads; head++ {
+				copy(k[t][head*hd:], refRMS(k[t][head*hd:(head+1)*hd], r.w(p+"self_attn.k_norm.weight"), r.eps))
+			}
+		}
+	}
+	r.refRopeAll(q, k, S)
+	att := refAttention(q, k, v, h.Heads, h.KVHeads, hd, real, h.SlidingWindow, 1/math.Sqrt(float64(hd)))
+	glu := func(prefix string, in []float64, width int) []float64 {
+		g, u := lin(prefix+names[0], in, width), lin(prefix+names[1], in, width)
+		for j := range g {
+			g[j] = g[j] / (1 + math.Exp(-g[j])) * u[j]
+		}
+		return lin(prefix+names[2], g, H)
+	}
+	out := make([][]float64, S)
+	for t := range x {
+		y := addInto(lin("self_attn.o_proj", att[t], H), x[t])
+		a := refRMS(y, r.w(p+"post_attention_layernorm.weight"), r.eps)
+		if !r.has(p + ffn + ".gate.weight") {
+			out[t] = addInto(glu(ffn+".", a, h.Intermediate), y)
+			continue
+		}
+		logits := lin(ffn+".gate", a, h.Experts)
+		mx, z := math.Inf(-1), 0.0
+		for _, l := range logits {
+			mx = math.Max(mx, l)
+		}
+		probs := make([]float64, len(logits))
+		for e, l := range logits {
+			probs[e] = math.Exp(l - mx)
+			z += probs[e]
+		}
+		order := make([]int, len(probs))
+		for e := range order {
+			order[e] = e
+			probs[e] /= z
+		}
+		sort.SliceStable(order, func(a, b int) bool { return probs[order[a]] > probs[order[b]] })
+		chosen := order[:h.ExpertsPerToken]
+		sum := 0.0
+		for _, e := range chosen {
+			sum += probs[e]
+		}
+		f := make([]float64, H)
+		for e := 0; e < h.Experts; e++ { // expert order, as index_add_ adds them
+			if !slices.Contains(chosen, e) {
+				continue
+			}
+			wgt := probs[e]
+			if normTopK {
+				wgt /= sum
+			}
+			ye := glu(fmt.Sprintf("%s.experts.%d.", ffn, e), a, h.ExpertIntermediate)
+			for j := range f {
+				f[j] += wgt * ye[j]
+			}
+		}
+		out[t] = addInto(f, y)
+	}
+	return out
+}
+
 // refRopeAll rotates q and k with the model's (partial) RoPE.
 func (r *refModel) refRopeAll(q, k [][]float64, S int) {
 	h := r.h
@@ -218,7 +302,13 @@ func (r *refModel) refFamilyForward(tokens [][]int, skip int, emb, final, head s
 			states[i][b] = x
 		}
 		for t := 0; t+1 < len(s); t++ {
-			logits := matvec(W, hb, refLN(x[t], r.w(final+".weight"), r.w(final+".bias"), r.eps), h.Vocab, false)
+			var n []float64
+			if r.m.Spec.Root.Find(final).Op == arch.OpLayerNorm {
+				n = refLN(x[t], r.w(final+".weight"), r.w(final+".bias"), r.eps)
+			} else {
+				n = refRMS(x[t], r.w(final+".weight"), r.eps)
+			}
+			logits := matvec(W, hb, n, h.Vocab, false)
 			mx := math.Inf(-1)
 			for _, l := range logits {
 				mx = math.Max(mx, l)
@@ -263,6 +353,14 @@ func TestFamiliesAgainstReference(t *testing.T) {
 			"model.embed_tokens.weight", "model.final_layernorm", "lm_head", true, true, false, 6},
 		{"phi qk_layernorm gqa", "microsoft__phi-2", with(map[string]any{"num_key_value_heads": 2, "qk_layernorm": true}),
 			"model.embed_tokens.weight", "model.final_layernorm", "lm_head", true, true, true, 6},
+		{"mixtral", "mistralai__Mixtral-8x7B-v0.1", with(map[string]any{"num_key_value_heads": 2, "num_local_experts": 4, "sliding_window": 5}),
+			"model.embed_tokens.weight", "model.norm", "lm_head", false, false, false, 16},
+		{"qwen3-moe, a dense layer", "Qwen__Qwen3-30B-A3B", with(map[string]any{"num_key_value_heads": 2, "head_dim": 16, "num_experts": 6,
+			"num_experts_per_tok": 3, "moe_intermediate_size": 48, "mlp_only_layers": []int{1}}),
+			"model.embed_tokens.weight", "model.norm", "lm_head", false, false, true, 16},
+		{"qwen3-moe, top-k not renormalised", "Qwen__Qwen3-30B-A3B", with(map[string]any{"num_key_value_heads": 2, "head_dim": 16, "num_experts": 5,
+			"num_experts_per_tok": 2, "moe_intermediate_size": 48, "norm_topk_prob": false}),
+			"model.embed_tokens.weight", "model.norm", "lm_head", false, false, true, 16},
 		{"opt-125m", "facebook__opt-125m", with(map[string]any{"ffn_dim": 160, "word_embed_proj_dim": 64}),
 			"model.decoder.embed_tokens.weight", "model.decoder.final_layer_norm", "model.decoder.embed_tokens", false, false, false, 0},
 	}
@@ -289,7 +387,14 @@ func TestFamiliesAgainstReference(t *testing.T) {
 			defer st.Close()
 			r := &refModel{t: t, m: m, st: st, h: h, eps: m.Spec.Root.Find(tt.final).Eps}
 			block := map[string]func(int, [][]float64, int) [][]float64{
-				"gpt_neox": r.refNeoXBlock, "phi": r.refPhiBlock, "opt": r.refOPTBlock}[m.Spec.Family]
+				"gpt_neox": r.refNeoXBlock, "phi": r.refPhiBlock, "opt": r.refOPTBlock,
+				"mixtral": func(i int, x [][]float64, real int) [][]float64 {
+					return r.refMoEBlock(i, x, real, "block_sparse_moe", [3]string{"w1", "w3", "w2"}, true)
+				},
+				"qwen3_moe": func(i int, x [][]float64, real int) [][]float64 {
+					return r.refMoEBlock(i, x, real, "mlp", [3]string{"gate_proj", "up_proj", "down_proj"}, m.Config.Bool("norm_topk_prob", false))
+				},
+			}[m.Spec.Family]
 			tokens := randomTokens(2, 11, h.Vocab)
 			tokens[1] = tokens[1][:7] // padded on the right
 			states, nll := r.refFamilyForward(tokens, -1, tt.emb, tt.final, tt.head, block)
