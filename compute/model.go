@@ -98,6 +98,10 @@ type plan struct {
 	headNorm     func(x *Node, w weightSet) *Node
 	finalSoftcap float64
 	vocab        int
+
+	// notes are said with every run's result: how the family's forward pass departs from the model's
+	// own (Mixtral's experts all computed).
+	notes []string
 }
 
 // newPlan fills what every family shares: the sizes, the block list, the embeddings, one RoPE kind,

@@ -42,6 +42,11 @@ func buildMoE(m *modelio.Model, ffn string, names [3]string, normTopK bool) (*pl
 		return nil, err
 	}
 	H, q, kv := h.Hidden, h.Heads*h.HeadDim, h.KVHeads*h.HeadDim
+	if h.Experts > 0 && h.ExpertsPerToken > 0 && h.Experts > h.ExpertsPerToken {
+		p.notes = append(p.notes, fmt.Sprintf("every expert runs on every token (weight 0 where the router did not pick it): "+
+			"the same scores as routed compute, at %d/%d = %.0f× its expert FLOPs", h.Experts, h.ExpertsPerToken,
+			float64(h.Experts)/float64(h.ExpertsPerToken)))
+	}
 	p.blockSlots = func(i int) ([]slot, error) {
 		prefix := p.blockPath(i) + "."
 		l := p.slotsAt(prefix)

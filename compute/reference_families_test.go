@@ -477,3 +477,17 @@ func TestOPTUnsupportedShapes(t *testing.T) {
 		}
 	}
 }
+
+// A MoE run says that every expert was computed.
+func TestMoENote(t *testing.T) {
+	cfg := galleryConfig(t, "mistralai__Mixtral-8x7B-v0.1", map[string]any{"hidden_size": 32, "num_attention_heads": 4,
+		"num_key_value_heads": 2, "num_hidden_layers": 1, "intermediate_size": 16, "vocab_size": 64,
+		"max_position_embeddings": 32, "num_local_experts": 8, "num_experts_per_tok": 2})
+	res, err := Run(context.Background(), openRandom(t, cfg, "F32", nil, nil), randomTokens(1, 5, 64), Options{Backend: BackendCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "8/2 = 4× its expert FLOPs") {
+		t.Errorf("notes %q", res.Notes)
+	}
+}

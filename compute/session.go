@@ -182,7 +182,7 @@ func (s *Session) run(ctx context.Context, m *modelio.Model, tokens [][]int, opt
 		res := scores(pr, p, in, want)
 		res.Model, res.Family = m.Name, m.Spec.Family
 		res.Backend, res.Device, res.DType = dev.kind, dev.name, dtypeName(dt)
-		res.Notes = notes
+		res.Notes = append(append([]string{}, p.notes...), notes...)
 		res.Elapsed = time.Since(start)
 		trace.report(res.Elapsed)
 		return res, pr, nil
