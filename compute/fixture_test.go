@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio"
@@ -17,9 +18,22 @@ import (
 // the hidden states, logits and metrics PyTorch computed for them in float32 (see their expected.json
 // "notes"). Every family must agree in float32 to 1e-4.
 
-var fixtureFamilies = []string{"gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma3_text", "phi3"}
+// LAYERSCOPE_FIXTURES (a folder of <family> fixtures) and LAYERSCOPE_FIXTURE_FAMILIES (a comma-separated
+// list) point the fixture tests at fixtures made elsewhere: the GPU check makes new families' fixtures
+// and checks them, CPU and GPU, in the same run, before they are committed here.
+var fixtureFamilies, fixtureRoot = fixturesUnderTest()
 
-const fixtureRoot = "../testdata/fixtures"
+func fixturesUnderTest() ([]string, string) {
+	families := []string{"gpt2", "llama", "mistral", "qwen2", "qwen3", "gemma3_text", "phi3"}
+	root := "../testdata/fixtures"
+	if v := os.Getenv("LAYERSCOPE_FIXTURE_FAMILIES"); v != "" {
+		families = strings.Split(v, ",")
+	}
+	if v := os.Getenv("LAYERSCOPE_FIXTURES"); v != "" {
+		root = v
+	}
+	return families, root
+}
 
 type fixture struct {
 	model    *modelio.Model

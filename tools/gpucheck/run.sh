@@ -46,7 +46,11 @@ fixture_tokens() { # the fixture's samples without their padding, as --tokens wa
 step "transformers fixtures for the families checked so far against the float64 reference only"
 # Tiny models on the CPU, seconds: copy $OUT/new-fixtures/fixtures/* into testdata/fixtures and add the
 # families to fixtureFamilies in compute/fixture_test.go.
-timeout 300 python3 tools/fixtures/make_fixtures.py --out "$OUT/new-fixtures" --only gpt_neox,phi,opt,mixtral,qwen3_moe --skip-trees 2>&1 | tail -5
+NEW=gpt_neox,phi,opt,mixtral,qwen3_moe
+timeout 300 python3 tools/fixtures/make_fixtures.py --out "$OUT/new-fixtures" --only $NEW --skip-trees 2>&1 | tail -5
+step "the new fixtures against Layerscope: CPU fp32 (as CI will), then GPU fp32/fp16/bf16"
+(cd compute && LAYERSCOPE_FIXTURES="$OUT/new-fixtures/fixtures" LAYERSCOPE_FIXTURE_FAMILIES=$NEW \
+  timeout 300 ../.gpu/compute.test -test.run 'FixturesFP32|FixturesBF16|RopeMatchesTransformers|FixturesGPU' -test.v 2>&1 | grep -v '^=== ' | tail -60)
 
 step "Layerscope loads the CUDA plugin: the llama fixture in fp16"
 fixture_tokens testdata/fixtures/llama/tokens.json >"$WORK/llama.tokens.json"
