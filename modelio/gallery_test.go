@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/gallery"
-	"github.com/layerscope/layerscope/render"
 )
 
 // galleryCase is one line of testdata/models.json: a model and the facts a user would check.
@@ -57,7 +57,7 @@ func TestGalleryModels(t *testing.T) {
 			if got := len(m.Arch.Blocks); got != c.Layers {
 				t.Errorf("blocks = %d, want %d", got, c.Layers)
 			}
-			tree := render.ModuleTree(m.Spec.Root)
+			tree := arch.Repr(m.Spec.Root)
 			for _, f := range c.Folds {
 				if !strings.Contains(tree, f) {
 					t.Errorf("tree lacks %q", f)

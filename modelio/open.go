@@ -19,7 +19,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/modelio/generic"
 	"github.com/layerscope/layerscope/modelio/weights"
-	"github.com/layerscope/layerscope/render"
 )
 
 // Model is an opened model.
@@ -190,7 +189,7 @@ func describe(m *Model) (*Model, error) {
 		}
 	}
 	m.Notes = m.Spec.Notes
-	m.Arch = arch.Describe(m.Spec, render.ModuleTree)
+	m.Arch = arch.Describe(m.Spec)
 	return m, nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/config"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
-	"github.com/layerscope/layerscope/render"
 )
 
 // tinyLlama is a llama config small enough to write real weights for in a test.
@@ -112,7 +111,7 @@ func TestOpenFolderMatchesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := render.ModuleTree(m.Spec.Root), render.ModuleTree(configOnly.Spec.Root); a != b {
+	if a, b := arch.Repr(m.Spec.Root), arch.Repr(configOnly.Spec.Root); a != b {
 		t.Errorf("tree from weights differs from tree from config:\n%s\n---\n%s", a, b)
 	}
 	file, err := modelio.Open(filepath.Join(dir, "model.safetensors"))
@@ -131,7 +130,7 @@ func TestOpenPrunedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree := render.ModuleTree(m.Spec.Root)
+	tree := arch.Repr(m.Spec.Root)
 	for _, want := range []string{
 		"(0-6): 7 x LlamaDecoderLayer(",
 		"(7): LlamaDecoderLayer(",

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
-	"github.com/layerscope/layerscope/render"
 )
 
 // Every gallery model loses two blocks: the tree folds at the new depth, the kept blocks keep their
@@ -23,14 +23,14 @@ func TestRemoveBlocksGallery(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := render.ModuleTree(m.Spec.Root)
+			before := arch.Repr(m.Spec.Root)
 			n := len(m.Arch.Blocks)
 			remove := []int{n - 2, 1}
 			p, err := modelio.RemoveBlocks(m, remove)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if render.ModuleTree(m.Spec.Root) != before || m.Name != e.Name || m.Removed != nil || len(m.Arch.Blocks) != n {
+			if arch.Repr(m.Spec.Root) != before || m.Name != e.Name || m.Removed != nil || len(m.Arch.Blocks) != n {
 				t.Fatal("RemoveBlocks changed its input")
 			}
 			keep := []int{0}
@@ -71,7 +71,7 @@ func TestRemoveBlocksGallery(t *testing.T) {
 				}
 			}
 			if e.Name == "llama-3.2-1b" {
-				if tree := render.ModuleTree(p.Spec.Root); !strings.Contains(tree, "(0-13): 14 x LlamaDecoderLayer(") {
+				if tree := arch.Repr(p.Spec.Root); !strings.Contains(tree, "(0-13): 14 x LlamaDecoderLayer(") {
 					t.Errorf("tree:\n%s", tree)
 				}
 			}
@@ -132,7 +132,7 @@ func TestRemoveBlocksComposes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if once.Name != twice.Name || !slices.Equal(once.Removed, twice.Removed) || !slices.Equal(once.SourceLayer, twice.SourceLayer) ||
-		render.ModuleTree(once.Spec.Root) != render.ModuleTree(twice.Spec.Root) || fmt.Sprint(once.ConfigEdits) != fmt.Sprint(twice.ConfigEdits) {
+		arch.Repr(once.Spec.Root) != arch.Repr(twice.Spec.Root) || fmt.Sprint(once.ConfigEdits) != fmt.Sprint(twice.ConfigEdits) {
 		t.Errorf("once %q %v %v %v\ntwice %q %v %v %v", once.Name, once.Removed, once.SourceLayer, once.ConfigEdits,
 			twice.Name, twice.Removed, twice.SourceLayer, twice.ConfigEdits)
 	}
@@ -168,7 +168,7 @@ func TestRemoveBlocksRenamesWeights(t *testing.T) {
 	if len(p.Weights.Names) != len(m.Weights.Names)-2*9 {
 		t.Errorf("%d tensors, want %d", len(p.Weights.Names), len(m.Weights.Names)-18)
 	}
-	tree := render.ModuleTree(p.Spec.Root)
+	tree := arch.Repr(p.Spec.Root)
 	for _, w := range []string{"(0-4): 5 x LlamaDecoderLayer(", "(5): LlamaDecoderLayer(", "out_features=96"} {
 		if !strings.Contains(tree, w) {
 			t.Errorf("tree lacks %q:\n%s", w, tree)

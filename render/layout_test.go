@@ -52,7 +52,7 @@ func load(tb testing.TB, stem string) render.Model {
 		tb.Fatal(err)
 	}
 	_, name, _ := strings.Cut(stem, "__")
-	return render.Model{Name: name, Params: spec.Root.NumParams(), Arch: arch.Describe(spec, render.ModuleTree)}
+	return render.Model{Name: name, Params: spec.Root.NumParams(), Arch: arch.Describe(spec)}
 }
 
 func loadAll(tb testing.TB, stems ...string) []render.Model {

@@ -65,9 +65,9 @@ type Part struct {
 	Tensors []Param `json:"tensors,omitempty"`
 }
 
-// Describe derives the architecture from a spec's (reconciled) module tree. keyOf gives the fold key
-// of a block; render.ModuleTree is the natural choice, passed in because render imports arch.
-func Describe(s *Spec, keyOf func(*Module) string) *Architecture {
+// Describe derives the architecture from a spec's (reconciled) module tree. Blocks fold where their
+// Repr (and attributes) are identical, as print(model) folds them.
+func Describe(s *Spec) *Architecture {
 	a := &Architecture{Family: s.Family, Class: s.Root.Class}
 	if base := s.Base(); base != nil {
 		a.BaseClass = base.Class
@@ -78,7 +78,7 @@ func Describe(s *Spec, keyOf func(*Module) string) *Architecture {
 		case RoleBlocks:
 			for _, c := range m.Children {
 				idx, _ := strconv.Atoi(c.Name)
-				a.Blocks = append(a.Blocks, describeBlock(join(path, c.Name), idx, c.Module, keyOf))
+				a.Blocks = append(a.Blocks, describeBlock(join(path, c.Name), idx, c.Module))
 			}
 			return
 		case RoleTokenEmbedding, RolePosEmbedding:
@@ -104,7 +104,7 @@ func Describe(s *Spec, keyOf func(*Module) string) *Architecture {
 	return a
 }
 
-func describeBlock(path string, idx int, m *Module, keyOf func(*Module) string) Block {
+func describeBlock(path string, idx int, m *Module) Block {
 	b := Block{Index: idx, Class: m.Class, Params: m.NumParams()}
 	b.Attention = m.Attrs[AttrAttention]
 	b.Window, _ = strconv.Atoi(m.Attrs[AttrWindow])
@@ -125,7 +125,7 @@ func describeBlock(path string, idx int, m *Module, keyOf func(*Module) string) 
 		}
 	}
 	walk(path, m)
-	b.Key = keyOf(m) + attrKey(m)
+	b.Key = Repr(m) + attrKey(m)
 	return b
 }
 

@@ -26,7 +26,6 @@ import (
 	_ "github.com/layerscope/layerscope/modelio/family/qwen3moe"
 	"github.com/layerscope/layerscope/modelio/generic"
 	"github.com/layerscope/layerscope/modelio/weights"
-	"github.com/layerscope/layerscope/render"
 )
 
 var dump = flag.Bool("dump", false, "log the facts table of every model tested")
@@ -77,7 +76,7 @@ func build(t *testing.T, stem string, edits map[string]any) *arch.Spec {
 	return spec
 }
 
-func describe(spec *arch.Spec) *arch.Architecture { return arch.Describe(spec, render.ModuleTree) }
+func describe(spec *arch.Spec) *arch.Architecture { return arch.Describe(spec) }
 
 // The real totals, from the models' safetensors (tied embeddings counted once).
 var totals = map[string]int64{

@@ -13,7 +13,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/config"
 	"github.com/layerscope/layerscope/modelio/weights"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
-	"github.com/layerscope/layerscope/render"
 )
 
 // tensors builds a Set from name/shape pairs in file order, as weights.ReadFolder would.
@@ -365,7 +364,7 @@ func TestBuild(t *testing.T) {
 			if !equalHyper(spec.Hyper, tc.hyper) {
 				t.Errorf("hyper =\n %+v\nwant\n %+v", spec.Hyper, tc.hyper)
 			}
-			a := arch.Describe(spec, render.ModuleTree)
+			a := arch.Describe(spec)
 			if got := len(a.FoldGroups()); got != tc.folds {
 				t.Errorf("%d fold groups %v, want %d", got, a.FoldGroups(), tc.folds)
 			}
@@ -375,7 +374,7 @@ func TestBuild(t *testing.T) {
 					t.Errorf("%s: want class %s, got %+v", path, class, m)
 				}
 			}
-			tree := render.ModuleTree(spec.Root)
+			tree := arch.Repr(spec.Root)
 			if !strings.HasPrefix(tree, tc.class+"(") {
 				t.Errorf("print starts %q", tree[:min(len(tree), 40)])
 			}
@@ -496,7 +495,7 @@ func TestBuildFixtures(t *testing.T) {
 				t.Errorf("%s is not the block list of %d layers", tc.blocks, spec.Hyper.Layers)
 			}
 			rolesAt(t, spec.Root, tc.roles)
-			if n := len(arch.Describe(spec, render.ModuleTree).FoldGroups()); n != 1 {
+			if n := len(arch.Describe(spec).FoldGroups()); n != 1 {
 				t.Errorf("%d fold groups, want 1", n)
 			}
 		})
@@ -529,7 +528,7 @@ func TestBuildFolder(t *testing.T) {
 	if err := sameParams(spec.Root, ws); err != nil {
 		t.Error(err)
 	}
-	groups := arch.Describe(spec, render.ModuleTree).FoldGroups()
+	groups := arch.Describe(spec).FoldGroups()
 	if want := []arch.FoldGroup{{Start: 0, End: 0}, {Start: 1, End: 1}, {Start: 2, End: 2}}; !slices.Equal(groups, want) {
 		t.Errorf("fold groups %v, want %v", groups, want)
 	}

@@ -19,9 +19,9 @@ import (
 	"strings"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/config"
 	"github.com/layerscope/layerscope/modelio/weights"
-	"github.com/layerscope/layerscope/render"
 )
 
 // maxCompanionBytes bounds the other files copied beside the weights (tokenizer.json, README.md, ...):
@@ -600,7 +600,7 @@ func check(p *modelio.Model, dir string) error {
 	if err != nil {
 		return fmt.Errorf("the pruned copy does not open: %v", err)
 	}
-	if a, b := render.ModuleTree(got.Spec.Root), render.ModuleTree(p.Spec.Root); a != b {
+	if a, b := arch.Repr(got.Spec.Root), arch.Repr(p.Spec.Root); a != b {
 		return fmt.Errorf("the pruned copy opens with %d blocks and a different tree than %s; nothing written", len(got.Arch.Blocks), p.Name)
 	}
 	return nil

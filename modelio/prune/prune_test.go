@@ -17,7 +17,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/prune"
 	"github.com/layerscope/layerscope/modelio/weights"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
-	"github.com/layerscope/layerscope/render"
 )
 
 // tinyLlama is a llama config small enough to write real weights for.
@@ -217,7 +216,7 @@ func TestWriteTinyLlama(t *testing.T) {
 			if len(got.Warnings) != 0 {
 				t.Errorf("warnings: %q", got.Warnings)
 			}
-			if tree := render.ModuleTree(got.Spec.Root); !strings.Contains(tree, "(0-5): 6 x LlamaDecoderLayer(") {
+			if tree := arch.Repr(got.Spec.Root); !strings.Contains(tree, "(0-5): 6 x LlamaDecoderLayer(") {
 				t.Errorf("tree:\n%s", tree)
 			}
 			if n := got.Config.Int("num_hidden_layers", 0); n != 6 {

@@ -11,7 +11,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/gemma3"
-	"github.com/layerscope/layerscope/render"
 )
 
 const (
@@ -36,7 +35,7 @@ func TestGallery(t *testing.T) {
 				file string
 				m    *arch.Module
 			}{{tt.causal, spec.Root}, {tt.base, spec.Base()}} {
-				familytest.SamePrint(t, render.ModuleTree(c.m), "testdata/"+c.file)
+				familytest.SamePrint(t, arch.Repr(c.m), "testdata/"+c.file)
 				if got := c.m.NumParams(); got != tt.total {
 					t.Errorf("%s: %d parameters, want %d", c.file, got, tt.total)
 				}
@@ -91,7 +90,7 @@ func TestHyper(t *testing.T) {
 func TestFixtureVersions(t *testing.T) {
 	v5 := familytest.BuildFile(t, fixtureDir+"config.json")
 	v4 := familytest.BuildFile(t, fixtureDir+"config.v4.json")
-	if a, b := render.ModuleTree(v5.Root), render.ModuleTree(v4.Root); a != b {
+	if a, b := arch.Repr(v5.Root), arch.Repr(v4.Root); a != b {
 		t.Errorf("trees differ:\nv5:\n%s\nv4:\n%s", a, b)
 	}
 	if !reflect.DeepEqual(v5.Hyper, v4.Hyper) {
@@ -168,7 +167,7 @@ func TestConfigVariants(t *testing.T) {
 			}},
 		{"pad_token_id null is no padding_idx", gemma270m, map[string]any{"pad_token_id": nil},
 			func(t *testing.T, s *arch.Spec) {
-				if got := render.ModuleTree(s.Root.Find("model.embed_tokens")); got != "Gemma3TextScaledWordEmbedding(262144, 640)" {
+				if got := arch.Repr(s.Root.Find("model.embed_tokens")); got != "Gemma3TextScaledWordEmbedding(262144, 640)" {
 					t.Errorf("embedding prints %s", got)
 				}
 			}},

@@ -8,7 +8,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/gpt2"
-	"github.com/layerscope/layerscope/render"
 )
 
 // gpt2File is the gallery config the tests below build.
@@ -25,14 +24,14 @@ func TestGalleryPrints(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.file)
-			if got := render.ModuleTree(spec.Root); got != tc.causal {
+			if got := arch.Repr(spec.Root); got != tc.causal {
 				t.Errorf("causal print differs:\n%s", got)
 			}
 			base := spec.Base()
 			if base == nil {
 				t.Fatalf("no base module at %q", spec.BasePath)
 			}
-			if got := render.ModuleTree(base); got != tc.base {
+			if got := arch.Repr(base); got != tc.base {
 				t.Errorf("base print differs:\n%s", got)
 			}
 			if got := spec.Root.NumParams(); got != tc.params {
@@ -156,7 +155,7 @@ func TestVariants(t *testing.T) {
 			// wte 80 + wpe 32 + ln 16 + c_attn 216 + c_proj 72 + ln 16 + c_fc 108 + c_proj 104 + ln_f 16 + lm_head 80
 			params: 740,
 			check: func(t *testing.T, s *arch.Spec) {
-				got := render.ModuleTree(s.Root)
+				got := arch.Repr(s.Root)
 				for _, want := range []string{
 					"(drop): Dropout(p=0.3, inplace=False)",
 					"(attn_dropout): Dropout(p=0.2, inplace=False)",
@@ -181,7 +180,7 @@ func TestVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.print != "" {
-				if got := render.ModuleTree(spec.Root); got != tc.print {
+				if got := arch.Repr(spec.Root); got != tc.print {
 					t.Errorf("print differs:\n%s", got)
 				}
 			}

@@ -8,7 +8,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/gptneox"
-	"github.com/layerscope/layerscope/render"
 )
 
 // pythia70mFile is the gallery config the tests below build.
@@ -82,14 +81,14 @@ func TestGalleryPrints(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.file)
-			if got := render.ModuleTree(spec.Root); got != tc.causal {
+			if got := arch.Repr(spec.Root); got != tc.causal {
 				t.Errorf("causal print differs:\n%s", got)
 			}
 			base := spec.Base()
 			if base == nil {
 				t.Fatalf("no base module at %q", spec.BasePath)
 			}
-			if got := render.ModuleTree(base); got != tc.base {
+			if got := arch.Repr(base); got != tc.base {
 				t.Errorf("base print differs:\n%s", got)
 			}
 			if got := spec.Root.NumParams(); got != tc.params {
@@ -153,7 +152,7 @@ func TestVariants(t *testing.T) {
 			// embed_in 80 + 2 norms 32 + qkv 192 + dense 64 + h_to_4h 144 + 4h_to_h 136 + final norm 16
 			params: 664,
 			check: func(t *testing.T, s *arch.Spec) {
-				got := render.ModuleTree(s.Root)
+				got := arch.Repr(s.Root)
 				for _, want := range []string{
 					"(emb_dropout): Dropout(p=0.1, inplace=False)",
 					"(post_mlp_dropout): Dropout(p=0.1, inplace=False)",

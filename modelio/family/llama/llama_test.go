@@ -3,9 +3,9 @@ package llama_test
 import (
 	"testing"
 
+	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/llama"
-	"github.com/layerscope/layerscope/render"
 )
 
 // The print of meta-llama/Llama-3.2-1B from ../shared/reference/TRANSFORMERS_MODULES.md section 7.
@@ -38,7 +38,7 @@ const llama32Print = `LlamaForCausalLM(
 
 func TestLlama32Print(t *testing.T) {
 	spec := familytest.BuildFile(t, familytest.GalleryDir+"meta-llama__Llama-3.2-1B.config.json")
-	got := render.ModuleTree(spec.Root)
+	got := arch.Repr(spec.Root)
 	if got != llama32Print {
 		t.Fatalf("print differs:\n%s", got)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/mixtral"
-	"github.com/layerscope/layerscope/render"
 )
 
 func TestGallery(t *testing.T) {
@@ -32,8 +31,8 @@ func TestGallery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.stem, func(t *testing.T) {
 			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.stem+".config.json")
-			familytest.SamePrint(t, render.ModuleTree(spec.Root), "testdata/"+tc.stem+".causal.txt")
-			familytest.SamePrint(t, render.ModuleTree(spec.Base()), "testdata/"+tc.stem+".base.txt")
+			familytest.SamePrint(t, arch.Repr(spec.Root), "testdata/"+tc.stem+".causal.txt")
+			familytest.SamePrint(t, arch.Repr(spec.Base()), "testdata/"+tc.stem+".base.txt")
 			if got := spec.Root.NumParams(); got != tc.total {
 				t.Errorf("NumParams = %d, want %d", got, tc.total)
 			}

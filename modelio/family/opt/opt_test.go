@@ -8,7 +8,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/opt"
-	"github.com/layerscope/layerscope/render"
 )
 
 // opt125mFile is the gallery config the tests below build.
@@ -24,14 +23,14 @@ func TestGalleryPrints(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.file)
-			if got := render.ModuleTree(spec.Root); got != tc.causal {
+			if got := arch.Repr(spec.Root); got != tc.causal {
 				t.Errorf("causal print differs:\n%s", got)
 			}
 			base := spec.Base()
 			if base == nil {
 				t.Fatalf("no base module at %q", spec.BasePath)
 			}
-			if got := render.ModuleTree(base); got != tc.base {
+			if got := arch.Repr(base); got != tc.base {
 				t.Errorf("base print differs:\n%s", got)
 			}
 			if got := spec.Root.NumParams(); got != tc.params {
@@ -143,7 +142,7 @@ func TestVariants(t *testing.T) {
 			params: 752,
 			notes:  1,
 			check: func(t *testing.T, s *arch.Spec) {
-				got := render.ModuleTree(s.Root)
+				got := arch.Repr(s.Root)
 				for _, want := range []string{
 					"(embed_tokens): Embedding(10, 8, padding_idx=0)",
 					"(embed_positions): OPTLearnedPositionalEmbedding(6, 8)",
@@ -181,7 +180,7 @@ func TestVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.print != "" {
-				if got := render.ModuleTree(spec.Root); got != tc.print {
+				if got := arch.Repr(spec.Root); got != tc.print {
 					t.Errorf("print differs:\n%s", got)
 				}
 			}

@@ -8,7 +8,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/phi"
-	"github.com/layerscope/layerscope/render"
 )
 
 func TestGallery(t *testing.T) {
@@ -31,8 +30,8 @@ func TestGallery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.stem, func(t *testing.T) {
 			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.stem+".config.json")
-			familytest.SamePrint(t, render.ModuleTree(spec.Root), "testdata/"+tc.stem+".causal.txt")
-			familytest.SamePrint(t, render.ModuleTree(spec.Base()), "testdata/"+tc.stem+".base.txt")
+			familytest.SamePrint(t, arch.Repr(spec.Root), "testdata/"+tc.stem+".causal.txt")
+			familytest.SamePrint(t, arch.Repr(spec.Base()), "testdata/"+tc.stem+".base.txt")
 			if got := spec.Root.NumParams(); got != tc.total {
 				t.Errorf("NumParams = %d, want %d", got, tc.total)
 			}
@@ -55,7 +54,7 @@ func TestVariants(t *testing.T) {
   (q_layernorm): LayerNorm((80,), eps=1e-05, elementwise_affine=True)
   (k_layernorm): LayerNorm((80,), eps=1e-05, elementwise_affine=True)
 )`
-			if got := render.ModuleTree(s.Root.Find("model.layers.0.self_attn")); !strings.HasSuffix(got, want) {
+			if got := arch.Repr(s.Root.Find("model.layers.0.self_attn")); !strings.HasSuffix(got, want) {
 				t.Errorf("attention prints\n%s\nwant it to end with\n%s", got, want)
 			}
 			if !s.Hyper.QKNorm {

@@ -9,7 +9,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/qwen3"
-	"github.com/layerscope/layerscope/render"
 )
 
 const (
@@ -33,7 +32,7 @@ func TestGallery(t *testing.T) {
 				file string
 				m    *arch.Module
 			}{{tt.causal, spec.Root}, {tt.base, spec.Base()}} {
-				familytest.SamePrint(t, render.ModuleTree(c.m), "testdata/"+c.file)
+				familytest.SamePrint(t, arch.Repr(c.m), "testdata/"+c.file)
 				if got := c.m.NumParams(); got != tt.total {
 					t.Errorf("%s: %d parameters, want %d", c.file, got, tt.total)
 				}
@@ -59,7 +58,7 @@ func TestHyper(t *testing.T) {
 func TestFixtureVersions(t *testing.T) {
 	v5 := familytest.BuildFile(t, fixtureDir+"config.json")
 	v4 := familytest.BuildFile(t, fixtureDir+"config.v4.json")
-	if a, b := render.ModuleTree(v5.Root), render.ModuleTree(v4.Root); a != b {
+	if a, b := arch.Repr(v5.Root), arch.Repr(v4.Root); a != b {
 		t.Errorf("trees differ:\nv5:\n%s\nv4:\n%s", a, b)
 	}
 	if !reflect.DeepEqual(v5.Hyper, v4.Hyper) {
@@ -116,7 +115,7 @@ func TestConfigVariants(t *testing.T) {
 					}
 				}
 				// Unprinted: the print still folds all 28 layers into one run.
-				if !strings.Contains(render.ModuleTree(s.Root), "(0-27): 28 x Qwen3DecoderLayer(") {
+				if !strings.Contains(arch.Repr(s.Root), "(0-27): 28 x Qwen3DecoderLayer(") {
 					t.Error("sliding layers broke the printed fold")
 				}
 			}},
@@ -128,7 +127,7 @@ func TestConfigVariants(t *testing.T) {
 			}},
 		{"attention_bias on q, k, v and o", map[string]any{"attention_bias": true, "pad_token_id": 151643},
 			func(t *testing.T, s *arch.Spec) {
-				tree := render.ModuleTree(s.Root)
+				tree := arch.Repr(s.Root)
 				for _, want := range []string{
 					"(o_proj): Linear(in_features=2048, out_features=1024, bias=True)",
 					"(k_proj): Linear(in_features=1024, out_features=1024, bias=True)",

@@ -9,7 +9,6 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/family/familytest"
 	_ "github.com/layerscope/layerscope/modelio/family/qwen3moe"
-	"github.com/layerscope/layerscope/render"
 )
 
 func TestGallery(t *testing.T) {
@@ -32,8 +31,8 @@ func TestGallery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.stem, func(t *testing.T) {
 			spec := familytest.BuildFile(t, familytest.GalleryDir+tc.stem+".config.json")
-			familytest.SamePrint(t, render.ModuleTree(spec.Root), "testdata/"+tc.stem+".causal.txt")
-			familytest.SamePrint(t, render.ModuleTree(spec.Base()), "testdata/"+tc.stem+".base.txt")
+			familytest.SamePrint(t, arch.Repr(spec.Root), "testdata/"+tc.stem+".causal.txt")
+			familytest.SamePrint(t, arch.Repr(spec.Base()), "testdata/"+tc.stem+".base.txt")
 			if got := spec.Root.NumParams(); got != tc.total {
 				t.Errorf("NumParams = %d, want %d", got, tc.total)
 			}
@@ -48,9 +47,9 @@ func TestGallery(t *testing.T) {
 // draws as its own fold group: (0) sparse, (1) dense, (2-3) sparse.
 func TestMLPOnlyLayers(t *testing.T) {
 	spec := familytest.BuildFile(t, "testdata/mlp-only-layers.config.json")
-	familytest.SamePrint(t, render.ModuleTree(spec.Root), "testdata/mlp-only-layers.causal.txt")
-	familytest.SamePrint(t, render.ModuleTree(spec.Base()), "testdata/mlp-only-layers.base.txt")
-	groups := arch.Describe(spec, render.ModuleTree).FoldGroups()
+	familytest.SamePrint(t, arch.Repr(spec.Root), "testdata/mlp-only-layers.causal.txt")
+	familytest.SamePrint(t, arch.Repr(spec.Base()), "testdata/mlp-only-layers.base.txt")
+	groups := arch.Describe(spec).FoldGroups()
 	want := []arch.FoldGroup{{Start: 0, End: 0}, {Start: 1, End: 1}, {Start: 2, End: 3}}
 	if !reflect.DeepEqual(groups, want) {
 		t.Errorf("fold groups = %v, want %v", groups, want)
