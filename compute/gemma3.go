@@ -15,15 +15,11 @@ import (
 func init() { registerForward("gemma3_text", buildGemma3) }
 
 func buildGemma3(m *modelio.Model) (*plan, error) {
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
 	// Sliding layers rotate with the local base and no scaling (transformers 4 applies rope_scaling to
 	// the global layers only); a transformers 5 config names their parameters itself.
 	local := p.ropes[0]

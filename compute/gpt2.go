@@ -12,15 +12,11 @@ import (
 func init() { registerForward("gpt2", buildGPT2) }
 
 func buildGPT2(m *modelio.Model) (*plan, error) {
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
 	H, I := h.Hidden, h.Intermediate
 	p.blockSlots = func(i int) ([]slot, error) {
 		l := p.slotsAt(p.blockPath(i) + ".")

@@ -13,15 +13,11 @@ import (
 func init() { registerForward("gpt_neox", buildGPTNeoX) }
 
 func buildGPTNeoX(m *modelio.Model) (*plan, error) {
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
 	H, I, hd := h.Hidden, h.Intermediate, h.HeadDim
 	p.blockSlots = func(i int) ([]slot, error) {
 		l := p.slotsAt(p.blockPath(i) + ".")

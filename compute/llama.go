@@ -3,6 +3,7 @@ package compute
 import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/arch"
 )
 
 // The Llama block, shared unchanged by Mistral (sliding window on every layer), Qwen2 (q/k/v bias)
@@ -16,28 +17,15 @@ func init() {
 }
 
 func buildLlama(m *modelio.Model) (*plan, error) {
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
-	H, q, kv, I := h.Hidden, h.Heads*h.HeadDim, h.KVHeads*h.HeadDim, h.Intermediate
+	H, I := h.Hidden, h.Intermediate
 	p.blockSlots = func(i int) ([]slot, error) {
 		l := p.slotsAt(p.blockPath(i) + ".")
-		l.norm("ln1", "input_layernorm", H)
-		l.linear("q", "self_attn.q_proj", H, q)
-		l.linear("k", "self_attn.k_proj", H, kv)
-		l.linear("v", "self_attn.v_proj", H, kv)
-		if h.QKNorm {
-			l.norm("q_norm", "self_attn.q_norm", h.HeadDim)
-			l.norm("k_norm", "self_attn.k_norm", h.HeadDim)
-		}
-		l.linear("o", "self_attn.o_proj", q, H)
-		l.norm("ln2", "post_attention_layernorm", H)
+		l.llamaAttention(h)
 		l.linear("gate", "mlp.gate_proj", H, I)
 		l.linear("up", "mlp.up_proj", H, I)
 		l.linear("down", "mlp.down_proj", I, H)
@@ -58,6 +46,22 @@ func buildLlama(m *modelio.Model) (*plan, error) {
 		return Add(residual, f)
 	}
 	return p, nil
+}
+
+// llamaAttention adds the weights of a Llama block up to its MLP: the two norms, q, k, v, o and
+// Qwen3's q/k norms where the config has them.
+func (l *slotList) llamaAttention(h arch.Hyper) {
+	H, q, kv := h.Hidden, h.Heads*h.HeadDim, h.KVHeads*h.HeadDim
+	l.norm("ln1", "input_layernorm", H)
+	l.linear("q", "self_attn.q_proj", H, q)
+	l.linear("k", "self_attn.k_proj", H, kv)
+	l.linear("v", "self_attn.v_proj", H, kv)
+	if h.QKNorm {
+		l.norm("q_norm", "self_attn.q_norm", h.HeadDim)
+		l.norm("k_norm", "self_attn.k_norm", h.HeadDim)
+	}
+	l.linear("o", "self_attn.o_proj", q, H)
+	l.norm("ln2", "post_attention_layernorm", H)
 }
 
 // llamaAttention is LlamaAttention (and Qwen3Attention with its q/k norms).

@@ -172,6 +172,19 @@ func newPlan(m *modelio.Model) (*plan, error) {
 	return p, nil
 }
 
+// newPlanWithActivation is newPlan and the config's activation: how every family's builder starts.
+func newPlanWithActivation(m *modelio.Model) (*plan, func(*Node) *Node, error) {
+	p, err := newPlan(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	act, err := activation(p.hyper.Activation)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, act, nil
+}
+
 // ropeParams returns the RoPE scaling object of a layer kind: transformers 4's rope_scaling where the
 // config has one, else transformers 5's rope_parameters (per layer kind where it is split).
 func ropeParams(cfg *config.Config, layerType string) *config.Config {

@@ -32,16 +32,12 @@ func init() {
 // module tree has a router there, else a dense GLU MLP. names are an expert's gate, up and down
 // projections.
 func buildMoE(m *modelio.Model, ffn string, names [3]string, normTopK bool) (*plan, error) {
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
-	H, q, kv := h.Hidden, h.Heads*h.HeadDim, h.KVHeads*h.HeadDim
+	H := h.Hidden
 	if h.Experts > 0 && h.ExpertsPerToken > 0 && h.Experts > h.ExpertsPerToken {
 		p.notes = append(p.notes, fmt.Sprintf("every expert runs on every token (weight 0 where the router did not pick it): "+
 			"the same scores as routed compute, at %d/%d = %.0f× its expert FLOPs", h.Experts, h.ExpertsPerToken,
@@ -50,16 +46,7 @@ func buildMoE(m *modelio.Model, ffn string, names [3]string, normTopK bool) (*pl
 	p.blockSlots = func(i int) ([]slot, error) {
 		prefix := p.blockPath(i) + "."
 		l := p.slotsAt(prefix)
-		l.norm("ln1", "input_layernorm", H)
-		l.linear("q", "self_attn.q_proj", H, q)
-		l.linear("k", "self_attn.k_proj", H, kv)
-		l.linear("v", "self_attn.v_proj", H, kv)
-		if h.QKNorm {
-			l.norm("q_norm", "self_attn.q_norm", h.HeadDim)
-			l.norm("k_norm", "self_attn.k_norm", h.HeadDim)
-		}
-		l.linear("o", "self_attn.o_proj", q, H)
-		l.norm("ln2", "post_attention_layernorm", H)
+		l.llamaAttention(h)
 		if m.Spec.Root.Find(prefix+ffn+".gate") == nil || h.Experts == 0 { // a dense layer (Qwen3-MoE's mlp_only_layers)
 			l.linear("gate", ffn+".gate_proj", H, h.Intermediate)
 			l.linear("up", ffn+".up_proj", H, h.Intermediate)

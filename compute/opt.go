@@ -25,15 +25,11 @@ func buildOPT(m *modelio.Model) (*plan, error) {
 	case m.Spec.Root.Find("model.decoder.project_in") != nil:
 		return nil, fmt.Errorf("word_embed_proj_dim differs from hidden_size (project_in/project_out, as opt-350m): no forward pass in Layerscope yet")
 	}
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
 	H, I := h.Hidden, h.Intermediate
 	p.blockSlots = func(i int) ([]slot, error) {
 		l := p.slotsAt(p.blockPath(i) + ".")

@@ -13,15 +13,11 @@ import (
 func init() { registerForward("phi", buildPhi) }
 
 func buildPhi(m *modelio.Model) (*plan, error) {
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
 	H, q, kv, I := h.Hidden, h.Heads*h.HeadDim, h.KVHeads*h.HeadDim, h.Intermediate
 	qkDim := h.Hidden / h.Heads // PhiAttention sizes its q/k LayerNorms so
 	p.blockSlots = func(i int) ([]slot, error) {

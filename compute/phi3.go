@@ -12,15 +12,11 @@ import (
 func init() { registerForward("phi3", buildPhi3) }
 
 func buildPhi3(m *modelio.Model) (*plan, error) {
-	p, err := newPlan(m)
+	p, act, err := newPlanWithActivation(m)
 	if err != nil {
 		return nil, err
 	}
 	h := p.hyper
-	act, err := activation(h.Activation)
-	if err != nil {
-		return nil, err
-	}
 	H, q, kv, I := h.Hidden, h.Heads*h.HeadDim, h.KVHeads*h.HeadDim, h.Intermediate
 	p.blockSlots = func(i int) ([]slot, error) {
 		l := p.slotsAt(p.blockPath(i) + ".")

@@ -309,15 +309,7 @@ func (r *refModel) refFamilyForward(tokens [][]int, skip int, emb, final, head s
 				n = refRMS(x[t], r.w(final+".weight"), r.eps)
 			}
 			logits := matvec(W, hb, n, h.Vocab, false)
-			mx := math.Inf(-1)
-			for _, l := range logits {
-				mx = math.Max(mx, l)
-			}
-			var z float64
-			for _, l := range logits {
-				z += math.Exp(l - mx)
-			}
-			nllSum += math.Log(z) + mx - logits[s[t+1]]
+			nllSum += refNLL(logits, s[t+1])
 			nllN++
 		}
 	}
@@ -404,24 +396,7 @@ func TestFamiliesAgainstReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			S, H := res.SeqLen, h.Hidden
-			for i := range states {
-				var ref, got []float32
-				for b, s := range tokens {
-					for pos := range s {
-						for _, v := range states[i][b][pos] {
-							ref = append(ref, float32(v))
-						}
-						got = append(got, pr.hidden[i][(b*S+pos)*H:(b*S+pos+1)*H]...)
-					}
-				}
-				if e := relErr(got, ref); e > 1e-5 {
-					t.Errorf("block %d: graph vs float64 reference: relative error %.2e", i, e)
-				}
-			}
-			if e := math.Abs(res.NLL-nll) / nll; e > 1e-5 {
-				t.Errorf("NLL %.7f, reference %.7f", res.NLL, nll)
-			}
+			compareWithReference(t, res, pr, tokens, states, nll)
 			for i := 0; i < h.Layers; i++ {
 				_, skipped := r.refFamilyForward(tokens, i, tt.emb, tt.final, tt.head, block)
 				if d := math.Abs(res.Ablation[i] - (skipped - nll)); d > 1e-4 {

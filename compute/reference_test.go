@@ -220,6 +220,19 @@ func (r *refModel) refBlock(i int, x [][]float64, real int) [][]float64 {
 	return out
 }
 
+// refNLL is −log softmax(logits)[target].
+func refNLL(logits []float64, target int) float64 {
+	mx := math.Inf(-1)
+	for _, l := range logits {
+		mx = math.Max(mx, l)
+	}
+	var z float64
+	for _, l := range logits {
+		z += math.Exp(l - mx)
+	}
+	return math.Log(z) + mx - logits[target]
+}
+
 // refForward returns every sample's states after every block ([block][sample][t][hidden]) and the
 // mean NLL with block skip skipped (-1: none).
 func (r *refModel) refForward(tokens [][]int, skip int) ([][][][]float64, float64) {
@@ -276,19 +289,35 @@ func (r *refModel) refForward(tokens [][]int, skip int) ([][][][]float64, float6
 				n = refRMS(x[t], fw, r.eps)
 			}
 			logits := matvec(W, nil, n, h.Vocab, false)
-			mx := math.Inf(-1)
-			for _, l := range logits {
-				mx = math.Max(mx, l)
-			}
-			var z float64
-			for _, l := range logits {
-				z += math.Exp(l - mx)
-			}
-			nllSum += math.Log(z) + mx - logits[s[t+1]]
+			nllSum += refNLL(logits, s[t+1])
 			nllN++
 		}
 	}
 	return states, nllSum / float64(nllN)
+}
+
+// compareWithReference checks a run's block outputs at the real positions (the reference leaves
+// padding unmasked) and its NLL against the float64 reference's.
+func compareWithReference(t *testing.T, res *Result, pr *passResult, tokens [][]int, states [][][][]float64, nll float64) {
+	t.Helper()
+	S, H := res.SeqLen, len(states[0][0][0])
+	for i := range states {
+		var ref, got []float32
+		for b, s := range tokens {
+			for pos := range s {
+				for _, v := range states[i][b][pos] {
+					ref = append(ref, float32(v))
+				}
+				got = append(got, pr.hidden[i][(b*S+pos)*H:(b*S+pos+1)*H]...)
+			}
+		}
+		if e := relErr(got, ref); e > 1e-5 {
+			t.Errorf("block %d: graph vs float64 reference: relative error %.2e", i, e)
+		}
+	}
+	if e := math.Abs(res.NLL-nll) / nll; e > 1e-5 {
+		t.Errorf("NLL %.7f, reference %.7f", res.NLL, nll)
+	}
 }
 
 func TestReferenceForward(t *testing.T) {
@@ -310,24 +339,7 @@ func TestReferenceForward(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			S, H := res.SeqLen, m.Spec.Hyper.Hidden
-			for i := range states {
-				var refFlat, wantFlat []float32
-				for b, s := range f.tokens {
-					for tt := 0; tt < len(s); tt++ { // real positions: the reference leaves padding unmasked
-						for _, v := range states[i][b][tt] {
-							refFlat = append(refFlat, float32(v))
-						}
-						wantFlat = append(wantFlat, pr.hidden[i][(b*S+tt)*H:(b*S+tt+1)*H]...)
-					}
-				}
-				if e := relErr(wantFlat, refFlat); e > 1e-5 {
-					t.Errorf("block %d: graph vs float64 reference: relative error %.2e", i, e)
-				}
-			}
-			if e := math.Abs(res.NLL-nll) / nll; e > 1e-5 {
-				t.Errorf("NLL %.7f, reference %.7f", res.NLL, nll)
-			}
+			compareWithReference(t, res, pr, f.tokens, states, nll)
 			if e := math.Abs(nll-f.expected.NLL) / nll; e > 1e-5 {
 				t.Errorf("reference NLL %.7f, PyTorch %.7f", nll, f.expected.NLL)
 			}
