@@ -102,6 +102,9 @@ type plan struct {
 	// notes are said with every run's result: how the family's forward pass departs from the model's
 	// own (Mixtral's experts all computed).
 	notes []string
+	// variant names what a family's graphs read from config.json beyond hyper (Qwen3-MoE's
+	// norm_topk_prob), so that executables are not shared across it (graphKey).
+	variant string
 }
 
 // newPlan fills what every family shares: the sizes, the block list, the embeddings, one RoPE kind,

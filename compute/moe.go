@@ -37,6 +37,7 @@ func buildMoE(m *modelio.Model, ffn string, names [3]string, normTopK bool) (*pl
 		return nil, err
 	}
 	h := p.hyper
+	p.variant = fmt.Sprintf("norm_topk_prob %t", normTopK)
 	H := h.Hidden
 	if h.Experts > 0 && h.ExpertsPerToken > 0 && h.Experts > h.ExpertsPerToken {
 		p.notes = append(p.notes, fmt.Sprintf("every expert runs on every token (weight 0 where the router did not pick it): "+

@@ -285,12 +285,12 @@ func (c *graphCache) close() {
 	c.trim(0)
 }
 
-// graphKey is the part of an executable's cache key that a model run fixes: the forward pass (family
-// and every hyperparameter the graphs read), the compute dtype and the batch shape.
+// graphKey is the part of an executable's cache key that a model run fixes: the forward pass (family,
+// every hyperparameter the graphs read, the family's variant), the compute dtype and the batch shape.
 func graphKey(p *plan, dt dtypes.DType, in *batch) string {
 	hyper, _ := json.Marshal(p.hyper)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%s|%d×%d|", p.m.Spec.Family, hyper, dt, in.batch, in.seq)
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%d×%d|", p.m.Spec.Family, hyper, p.variant, dt, in.batch, in.seq)
 	for _, rc := range p.ropes {
 		fmt.Fprintf(&b, "rope %d;", ropeDim(rc))
 	}

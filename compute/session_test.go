@@ -140,3 +140,30 @@ func TestSessionRunWaitsItsTurn(t *testing.T) {
 		t.Errorf("the next run: %v", err)
 	}
 }
+
+// Two models alike in every hyperparameter but a config key the graph reads (Qwen3-MoE's
+// norm_topk_prob) do not share executables in a session.
+func TestSessionKeysOnFamilyVariant(t *testing.T) {
+	cfg := func(norm bool) map[string]any {
+		return galleryConfig(t, "Qwen__Qwen3-30B-A3B", map[string]any{"hidden_size": 32, "num_attention_heads": 4,
+			"num_key_value_heads": 2, "head_dim": 8, "num_hidden_layers": 1, "vocab_size": 64, "max_position_embeddings": 32,
+			"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 16, "norm_topk_prob": norm})
+	}
+	tokens := randomTokens(2, 6, 64)
+	s := NewSession()
+	defer s.Close()
+	for _, norm := range []bool{true, false} {
+		m := openRandom(t, cfg(norm), "F32", nil, nil)
+		alone, err := Run(context.Background(), m, tokens, Options{Backend: BackendCPU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared, err := s.Run(context.Background(), m, tokens, Options{Backend: BackendCPU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shared.NLL != alone.NLL {
+			t.Errorf("norm_topk_prob %v: NLL %v in the session, %v alone", norm, shared.NLL, alone.NLL)
+		}
+	}
+}
