@@ -86,12 +86,11 @@ type plan struct {
 	// layerWindow is each layer's sliding window in tokens, 0 for full attention.
 	layerWindow []int
 
-	// embed writes the input of block 0 for one sample's tokens (positions 0..len-1, the first real
-	// of them real tokens, then padding) into out ([len·hidden]), in float32 but rounded as the
-	// model's dtype would round it. The engine calls it from several goroutines at once.
-	embed func(st *store, tokens []int, real int, round func(float32) float32, out []float32) error
 	// embedName is the token embedding table, posName the learned position table ("" without).
 	embedName, posName string
+	// position is the row of the position table that token t of a sample with real tokens reads
+	// (OPT's offset and padding rule); nil reads row t (GPT-2).
+	position func(t, real int) int
 
 	headSlots    []slot // the final norm's weights, and the LM head's bias where it has one
 	lmHead       slot   // the LM head's weight [vocab, hidden]: its own, or the embedding table when tied
@@ -135,7 +134,6 @@ func newPlan(m *modelio.Model) (*plan, error) {
 	if pos != "" {
 		p.posName = pos + ".weight"
 	}
-	p.embed = p.defaultEmbed
 
 	l := p.slotsAt("")
 	l.norm("final_norm", final, h.Hidden)
@@ -200,11 +198,13 @@ func ropeParams(cfg *config.Config, layerType string) *config.Config {
 // blockPath is block i's path in the module tree: "model.layers.3".
 func (p *plan) blockPath(i int) string { return p.blocks + "." + strconv.Itoa(i) }
 
-// defaultEmbed gathers the token embedding rows, scaled by the family's embedding scale (Gemma's
-// sqrt(hidden), rounded to the model's dtype as transformers stores its normalizer), and adds the
-// learned position rows where the model has them (GPT-2).
-func (p *plan) defaultEmbed(st *store, tokens []int, _ int, round func(float32) float32, out []float32) error {
-	H, seq := p.hidden, len(tokens)
+// embed writes the input of block 0 for one sample's tokens (positions 0..len-1, the first real of
+// them real tokens, then padding) into out ([len·hidden]), in float32 but rounded as the model's dtype
+// would round it: the token embedding rows, scaled by the family's embedding scale (Gemma's
+// sqrt(hidden), rounded as transformers stores its normalizer), plus the learned position rows where
+// the model has them. The engine calls it from several goroutines at once.
+func (p *plan) embed(st *store, tokens []int, real int, round func(float32) float32, out []float32) error {
+	H := p.hidden
 	if err := st.rows(st.resolve(p.embedName), H, tokens, out); err != nil {
 		return err
 	}
@@ -217,16 +217,19 @@ func (p *plan) defaultEmbed(st *store, tokens []int, _ int, round func(float32) 
 	if p.posName == "" {
 		return nil
 	}
-	positions := make([]int, seq)
-	for i := range positions {
-		positions[i] = i
+	positions := make([]int, len(tokens))
+	for t := range positions {
+		positions[t] = t
+		if p.position != nil {
+			positions[t] = p.position(t, real)
+		}
 	}
-	pos := make([]float32, seq*H)
+	pos := make([]float32, len(tokens)*H)
 	if err := st.rows(st.resolve(p.posName), H, positions, pos); err != nil {
 		return err
 	}
 	for i := range out {
-		out[i] = round(out[i]) + round(pos[i%(seq*H)])
+		out[i] = round(out[i]) + round(pos[i])
 	}
 	return nil
 }

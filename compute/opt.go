@@ -55,25 +55,11 @@ func buildOPT(m *modelio.Model) (*plan, error) {
 		f = linear(act(linear(f, w.get("fc1"), w.opt("fc1.bias"))), w.get("fc2"), w.opt("fc2.bias"))
 		return Add(x, f)
 	}
-	p.embed = func(st *store, tokens []int, real int, round func(float32) float32, out []float32) error {
-		if err := st.rows(st.resolve(p.embedName), H, tokens, out); err != nil {
-			return err
+	p.position = func(t, real int) int {
+		if t >= real {
+			return optPositionOffset - 1 // cumsum(mask)·mask − 1 + offset
 		}
-		positions := make([]int, len(tokens))
-		for t := range positions {
-			positions[t] = t + optPositionOffset
-			if t >= real {
-				positions[t] = optPositionOffset - 1 // cumsum(mask)·mask − 1 + offset
-			}
-		}
-		pos := make([]float32, len(tokens)*H)
-		if err := st.rows(st.resolve(p.posName), H, positions, pos); err != nil {
-			return err
-		}
-		for i := range out {
-			out[i] = round(out[i]) + round(pos[i])
-		}
-		return nil
+		return t + optPositionOffset
 	}
 	return p, nil
 }

@@ -43,9 +43,6 @@ type engine struct {
 }
 
 func newEngine(p *plan, st *store, dev *device, dt dtypes.DType, in *batch) *engine {
-	if dev.graphs == nil {
-		dev.graphs = newGraphCache()
-	}
 	return &engine{p: p, st: st, dev: dev, dt: dt, in: in, key: graphKey(p, dt, in), windows: map[int]backends.Buffer{}}
 }
 
