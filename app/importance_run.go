@@ -117,7 +117,7 @@ func precheck(m *modelio.Model) problem {
 			what: fmt.Sprintf("Layerscope can draw %s (model_type %q) but cannot run it yet: there is no forward pass for its family.", m.Name, m.Spec.Family),
 			next: "Importance runs on " + strings.Join(compute.Families(), ", ") + " models: open one of those.",
 		}
-	case m.Weights == nil || len(m.Weights.Files) == 0:
+	case !m.HasWeights():
 		return problem{
 			what: "There are no weights in " + m.Path + ": the folder has no .safetensors files.",
 			next: "Put the model's .safetensors files in the folder (huggingface-cli download fetches them), then open it again.",

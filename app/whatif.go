@@ -185,7 +185,7 @@ func (w *Window) refreshWhatIf() {
 		w.whatIfBar.content.Hide()
 	} else {
 		w.whatIfBar.text.SetText(whatIfText(w.whatIf))
-		if o := w.whatIf.orig; o.Path == "" || o.Weights == nil || len(o.Weights.Files) == 0 {
+		if o := w.whatIf.orig; o.Path == "" || !o.HasWeights() {
 			w.whatIfBar.save.Disable()
 		} else {
 			w.whatIfBar.save.Enable()
@@ -227,7 +227,7 @@ func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
 	if m == nil || len(remove) == 0 {
 		return
 	}
-	if m.Path == "" || m.Weights == nil || len(m.Weights.Files) == 0 {
+	if m.Path == "" || !m.HasWeights() {
 		w.banner.show(m.Name + " has no weights here (a gallery model or a config.json alone): there is nothing to copy. Open its folder with the .safetensors files.")
 		return
 	}

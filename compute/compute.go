@@ -174,7 +174,7 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 		return nil, nil, nil, fmt.Errorf("%s: model_type %q has no forward pass in Layerscope (it runs %s)",
 			m.Name, m.Spec.Family, strings.Join(Families(), ", "))
 	}
-	if m.Weights == nil || len(m.Weights.Files) == 0 {
+	if !m.HasWeights() {
 		return nil, nil, nil, fmt.Errorf("%s: no weights (.safetensors files) to compute with", m.Name)
 	}
 	p, err := build(m)

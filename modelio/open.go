@@ -268,6 +268,10 @@ func Gallery() []string {
 	return out
 }
 
+// HasWeights reports whether m was opened with .safetensors files: what computing, pruning and
+// copying need (a gallery model or a lone config.json has none).
+func (m *Model) HasWeights() bool { return m.Weights != nil && len(m.Weights.Files) > 0 }
+
 // Facts computes the key facts, with the warnings of opening attached.
 func (m *Model) Facts() *facts.Facts {
 	var stored int64

@@ -65,7 +65,7 @@ func Write(m *modelio.Model, remove []int, dst string, progress func(done, total
 	if m == nil || m.Spec == nil {
 		return errors.New("prune: no model")
 	}
-	if m.Weights == nil || len(m.Weights.Files) == 0 {
+	if !m.HasWeights() {
 		return fmt.Errorf("%s has no weights (a gallery model or a config.json alone): there is nothing to copy; open a model folder with .safetensors files", m.Name)
 	}
 	p, err := modelio.RemoveBlocks(m, remove)
