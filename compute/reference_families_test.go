@@ -255,13 +255,25 @@ func (r *refModel) refRopeAll(q, k [][]float64, S int) {
 	refRope(k, h.KVHeads, h.HeadDim, ro)
 }
 
-// refFamilyForward is refForward for the families above: embedding, blocks (skip: -1 for none), the
-// final LayerNorm and the LM head (with its bias where it has one), the mean next-token NLL.
+// refFamilyForward is a whole forward pass: the embedding (with learned positions: GPT-2's row t,
+// OPT's row t+2 for a real token and row 1 for padding), the blocks (skip: -1 for none), the final
+// norm and the LM head (with its bias where it has one); it returns every sample's states after every
+// block ([block][sample][t][hidden]) and the mean next-token NLL.
 func (r *refModel) refFamilyForward(tokens [][]int, skip int, emb, final, head string,
 	block func(i int, x [][]float64, real int) [][]float64) ([][][][]float64, float64) {
-	var P []float64 // OPT's learned positions: row t+2 for a real token, row 1 for padding
-	if r.m.Spec.Family == "opt" {
+	var P []float64
+	position := func(t, real int) int { return t }
+	switch r.m.Spec.Family {
+	case "gpt2":
+		P = r.w("transformer.wpe.weight")
+	case "opt":
 		P = r.w("model.decoder.embed_positions.weight")
+		position = func(t, real int) int {
+			if t >= real {
+				return 1
+			}
+			return t + 2
+		}
 	}
 	h := r.h
 	S := 0
@@ -285,10 +297,7 @@ func (r *refModel) refFamilyForward(tokens [][]int, skip int, emb, final, head s
 			}
 			x[t] = append([]float64{}, E[id*h.Hidden:(id+1)*h.Hidden]...)
 			if P != nil {
-				row := t + 2
-				if t >= len(s) {
-					row = 1
-				}
+				row := position(t, len(s))
 				x[t] = addInto(x[t], P[row*h.Hidden:(row+1)*h.Hidden])
 			}
 		}

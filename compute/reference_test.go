@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio"
@@ -234,66 +235,16 @@ func refNLL(logits []float64, target int) float64 {
 }
 
 // refForward returns every sample's states after every block ([block][sample][t][hidden]) and the
-// mean NLL with block skip skipped (-1: none).
+// mean NLL with block skip skipped (-1: none), for GPT-2 and the Llama-block families.
 func (r *refModel) refForward(tokens [][]int, skip int) ([][][][]float64, float64) {
-	h := r.h
-	S := 0
-	for _, s := range tokens {
-		S = max(S, len(s))
+	emb, final, head := "model.embed_tokens.weight", "model.norm", "lm_head"
+	if r.h.Positional == arch.PosLearned { // GPT-2
+		emb, final = "transformer.wte.weight", "transformer.ln_f"
 	}
-	gpt2 := h.Positional == arch.PosLearned
-	emb, final, finalB, head := "model.embed_tokens.weight", "model.norm.weight", "", "lm_head.weight"
-	if gpt2 {
-		emb, final, finalB = "transformer.wte.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"
+	if r.h.TiedEmbeddings {
+		head = strings.TrimSuffix(emb, ".weight")
 	}
-	if h.TiedEmbeddings {
-		head = emb
-	}
-	E, W := r.w(emb), r.w(head)
-	var wpe []float64
-	if gpt2 {
-		wpe = r.w("transformer.wpe.weight")
-	}
-	states := make([][][][]float64, h.Layers)
-	var nllSum float64
-	var nllN int
-	for b, s := range tokens {
-		x := make([][]float64, S)
-		for t := range x {
-			id := 0
-			if t < len(s) {
-				id = s[t]
-			}
-			x[t] = append([]float64{}, E[id*h.Hidden:(id+1)*h.Hidden]...)
-			if gpt2 {
-				for j := range x[t] {
-					x[t][j] += wpe[t*h.Hidden+j]
-				}
-			}
-		}
-		for i := 0; i < h.Layers; i++ {
-			if i != skip {
-				x = r.refBlock(i, x, len(s))
-			}
-			if b == 0 {
-				states[i] = make([][][]float64, len(tokens))
-			}
-			states[i][b] = x
-		}
-		fw := r.w(final)
-		for t := 0; t+1 < len(s); t++ {
-			var n []float64
-			if gpt2 {
-				n = refLN(x[t], fw, r.w(finalB), r.eps)
-			} else {
-				n = refRMS(x[t], fw, r.eps)
-			}
-			logits := matvec(W, nil, n, h.Vocab, false)
-			nllSum += refNLL(logits, s[t+1])
-			nllN++
-		}
-	}
-	return states, nllSum / float64(nllN)
+	return r.refFamilyForward(tokens, skip, emb, final, head, r.refBlock)
 }
 
 // compareWithReference checks a run's block outputs at the real positions (the reference leaves
