@@ -4,6 +4,7 @@
 package modelio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,6 +40,10 @@ type Model struct {
 	Notes []string
 	// Generic is true when the family is unknown and the description was grouped from tensor names.
 	Generic bool
+	// Remote is true for a model on the Hub (Path "hf:org/name"), read by its headers: its weights are
+	// not on this machine. Commit is the Hub commit it was read at.
+	Remote bool
+	Commit string
 
 	// The fields below are set only on a pruned model from RemoveBlocks (see prune.go).
 
@@ -56,9 +61,13 @@ type Model struct {
 	sourceName  string // the opened model's Name, before the " − blocks ..." suffix
 }
 
-// Open opens path: a model folder, a config.json, a .safetensors file, or a gallery name.
+// Open opens path: a model folder, a config.json, a .safetensors file, a gallery name, or a model on
+// the Hugging Face Hub (hf:org/name, hf:org/name@revision, or its page's URL), read by its headers.
 // Errors are one line naming the file and what is wrong. Nothing is ever written.
 func Open(path string) (*Model, error) {
+	if isHubRef(path) {
+		return openHub(context.Background(), path, nil)
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -269,8 +278,8 @@ func Gallery() []string {
 }
 
 // HasWeights reports whether m was opened with .safetensors files: what computing, pruning and
-// copying need (a gallery model or a lone config.json has none).
-func (m *Model) HasWeights() bool { return m.Weights != nil && len(m.Weights.Files) > 0 }
+// copying need (a gallery model, a lone config.json or a model on the Hub has none).
+func (m *Model) HasWeights() bool { return m.Weights != nil && len(m.Weights.Files) > 0 && !m.Remote }
 
 // Facts computes the key facts, with the warnings of opening attached.
 func (m *Model) Facts() *facts.Facts {

@@ -445,7 +445,7 @@ func describePruned(m *Model, ws *weights.Set, edits []ConfigEdit) (*Model, erro
 	for _, e := range edits {
 		cfg = cfg.With(e.Key, e.Value)
 	}
-	return describe(&Model{Name: m.Name, Path: m.Path, Config: cfg, Weights: ws})
+	return describe(&Model{Name: m.Name, Path: m.Path, Config: cfg, Weights: ws, Remote: m.Remote, Commit: m.Commit})
 }
 
 // sameBlocks checks that the pruned description holds exactly m's kept blocks, renumbered, and m's

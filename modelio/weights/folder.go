@@ -155,6 +155,15 @@ func readIndex(indexPath string) (map[string]string, error) {
 	if err != nil {
 		return nil, fileError(indexPath, err)
 	}
+	return ParseIndex(indexPath, data)
+}
+
+// ParseIndex reads the weight_map of an index held in data: tensor name → shard file name. indexPath
+// only names the index in errors.
+func ParseIndex(indexPath string, data []byte) (map[string]string, error) {
+	if len(data) > maxIndexBytes {
+		return nil, errorf(indexPath, "is %d bytes, over the %d a safetensors index may take", len(data), maxIndexBytes)
+	}
 	if kind := jsonKind(data); kind != "an object" {
 		return nil, errorf(indexPath, "is %s, not a JSON object with a weight_map", kindOrEmpty(kind))
 	}

@@ -124,20 +124,18 @@ func parseBuffer(buf []byte) ([]Tensor, error) {
 
 // checkFraming checks the 8-byte length and what surrounds the header, and returns the header length.
 func checkFraming(buf []byte) (uint64, error) {
-	if len(buf) < lengthBytes {
-		return 0, fmt.Errorf("is %d bytes long, too short for a safetensors file (its header length alone takes 8 bytes)", len(buf))
+	return checkFramingSize(buf, uint64(len(buf)))
+}
+
+// checkFramingSize is checkFraming for a file of size bytes of which buf holds at least the length and
+// the header: a file on the Hub, whose data is never fetched.
+func checkFramingSize(buf []byte, size uint64) (uint64, error) {
+	n, err := headerLength(buf, size)
+	if err != nil {
+		return 0, err
 	}
-	// A clone made without git-lfs holds, in place of each weight file, a small text pointer.
-	if bytes.HasPrefix(buf, []byte(lfsPointer)) {
-		return 0, errors.New("is a Git LFS pointer, not the weights: fetch them with git lfs pull")
-	}
-	n := binary.LittleEndian.Uint64(buf)
-	size := uint64(len(buf))
-	if n > maxHeaderBytes {
-		return 0, fmt.Errorf("header length %d is over safetensors' limit of %d bytes: a corrupt file, or not a safetensors file", n, maxHeaderBytes)
-	}
-	if n > size-lengthBytes {
-		return 0, fmt.Errorf("header length %d runs past the end of the file (%d bytes): a truncated file, or not a safetensors file", n, size)
+	if n > uint64(len(buf))-lengthBytes {
+		return 0, fmt.Errorf("holds %d of the header's %d bytes", uint64(len(buf))-lengthBytes, n)
 	}
 	hdr := buf[lengthBytes : lengthBytes+n]
 	// encoding/json would quietly turn invalid UTF-8 in tensor names into U+FFFD; the Rust crate refuses it.
@@ -151,6 +149,26 @@ func checkFraming(buf []byte) (uint64, error) {
 	// nlpodyssey would accept the header "null" as an empty file; the Rust crate would not.
 	if trimmed[0] != '{' {
 		return 0, errors.New("header is not a JSON object")
+	}
+	return n, nil
+}
+
+// headerLength reads the header length from the first 8 bytes of buf and checks it against the format's
+// limit and a file of size bytes.
+func headerLength(buf []byte, size uint64) (uint64, error) {
+	if size < lengthBytes || len(buf) < lengthBytes {
+		return 0, fmt.Errorf("is %d bytes long, too short for a safetensors file (its header length alone takes 8 bytes)", size)
+	}
+	// A clone made without git-lfs holds, in place of each weight file, a small text pointer.
+	if bytes.HasPrefix(buf, []byte(lfsPointer)) || (len(buf) < len(lfsPointer) && bytes.HasPrefix([]byte(lfsPointer), buf)) {
+		return 0, errors.New("is a Git LFS pointer, not the weights: fetch them with git lfs pull")
+	}
+	n := binary.LittleEndian.Uint64(buf)
+	if n > maxHeaderBytes {
+		return 0, fmt.Errorf("header length %d is over safetensors' limit of %d bytes: a corrupt file, or not a safetensors file", n, maxHeaderBytes)
+	}
+	if n > size-lengthBytes {
+		return 0, fmt.Errorf("header length %d runs past the end of the file (%d bytes): a truncated file, or not a safetensors file", n, size)
 	}
 	return n, nil
 }
