@@ -152,7 +152,7 @@ func runTree(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := modelio.Open(path)
+	m, err := openModel(env, path)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func runFacts(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := modelio.Open(path)
+	m, err := openModel(env, path)
 	if err != nil {
 		return err
 	}

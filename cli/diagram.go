@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/render"
 )
 
@@ -60,7 +59,7 @@ func runDiagram(env *Env, args []string) error {
 
 	var models []render.Model
 	for _, p := range paths {
-		m, err := modelio.Open(p)
+		m, err := openModel(env, p)
 		if err != nil {
 			return err
 		}

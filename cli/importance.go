@@ -55,8 +55,11 @@ func runImportance(env *Env, args []string) error {
 		return errUsage{"importance: --repeat must be 1 or more"}
 	}
 
-	m, err := modelio.Open(path)
+	m, err := openModel(env, path)
 	if err != nil {
+		return err
+	}
+	if err := localWeights(m, "importance"); err != nil {
 		return err
 	}
 	warn(env, m)

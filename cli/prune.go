@@ -37,9 +37,14 @@ func runPrune(env *Env, args []string) error {
 		return errUsage{"prune: give -o or --dry-run, not both"}
 	}
 
-	m, err := modelio.Open(path)
+	m, err := openModel(env, path)
 	if err != nil {
 		return err
+	}
+	if *out != "" {
+		if err := localWeights(m, "prune -o"); err != nil {
+			return err
+		}
 	}
 	p, err := modelio.RemoveBlocks(m, remove)
 	if err != nil {
