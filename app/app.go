@@ -14,6 +14,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/modelio/hub"
 )
 
 // ID is the application id, as in FyneApp.toml.
@@ -26,7 +27,7 @@ func Run(path string) error {
 	if path == "" {
 		path = gallery.Default
 	}
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); err != nil && !hub.IsRef(path) {
 		if _, ok := gallery.Find(path); !ok {
 			return fmt.Errorf("%s: no such file or folder, and no gallery model of that name (see: layerscope gallery)", path)
 		}

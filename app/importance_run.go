@@ -117,6 +117,11 @@ func precheck(m *modelio.Model) problem {
 			what: fmt.Sprintf("Layerscope can draw %s (model_type %q) but cannot run it yet: there is no forward pass for its family.", m.Name, m.Spec.Family),
 			next: "Importance runs on " + strings.Join(compute.Families(), ", ") + " models: open one of those.",
 		}
+	case m.Remote:
+		return problem{
+			what: m.Name + " was read from the Hugging Face Hub by its headers only: its weights are not on this machine.",
+			next: "Download it (hf download " + strings.TrimPrefix(strings.SplitN(m.Path, "@", 2)[0], "hf:") + "), then open its folder and press Run.",
+		}
 	case !m.HasWeights():
 		return problem{
 			what: "There are no weights in " + m.Path + ": the folder has no .safetensors files.",

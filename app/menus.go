@@ -36,6 +36,7 @@ func (w *Window) refreshMenus() {
 	file := fyne.NewMenu("File",
 		item("Open Folder…", ctrl(fyne.KeyO), w.openFolderDialog),
 		item("Open File…", nil, func() { w.fileDialog(false) }),
+		item("Open from Hub…", nil, w.openHubDialog),
 		w.recentItem(),
 		w.galleryItem("Gallery", false),
 		w.hfItem("Hugging Face Cache", false),

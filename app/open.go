@@ -13,6 +13,7 @@ import (
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/modelio/hub"
 )
 
 // busyDelay is how long a load runs before the progress indicator appears: a gallery model opens in a
@@ -98,7 +99,13 @@ func (w *Window) open(paths []string, add bool) {
 		models := make([]*modelio.Model, 0, len(paths))
 		var errs []string
 		for _, p := range paths {
-			m, err := modelio.Open(p)
+			m, err := modelio.OpenProgress(p, func(pr hub.Progress) {
+				fyne.Do(func() {
+					if seq == w.loadSeq {
+						w.busyLabel.SetText(pr.String()) // headers arriving from the Hub
+					}
+				})
+			})
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue
@@ -221,6 +228,9 @@ func isFile(p string) bool {
 
 // shortPath names a path for the progress line: the folder's name, or a gallery name as given.
 func shortPath(p string) string {
+	if hub.IsRef(p) && !isFile(p) {
+		return p
+	}
 	if e, ok := gallery.Find(p); ok && !isFile(p) {
 		return e.Name
 	}
