@@ -59,6 +59,8 @@ type Client struct {
 	HTTP *http.Client
 	// Progress, when set, is called as the headers arrive, from the fetching goroutines one at a time.
 	Progress func(Progress)
+	// Parallel is how many headers are fetched at once; DefaultParallel when 0.
+	Parallel int
 }
 
 // FromEnv makes a client as huggingface_hub would configure itself: HF_ENDPOINT, HF_TOKEN (else the

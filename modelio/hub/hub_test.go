@@ -50,7 +50,7 @@ const llamaConfig = `{"architectures": ["LlamaForCausalLM"], "model_type": "llam
  "vocab_size": 128256, "rms_norm_eps": 1e-05, "tie_word_embeddings": false}`
 
 // newRepo writes a sharded repository into a temporary folder and serves it as org/model.
-func newRepo(t *testing.T) (*hubtest.Server, string) {
+func newRepo(t testing.TB) (*hubtest.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	weightstest.WriteSharded(t, dir, llamaShards())
@@ -75,7 +75,7 @@ func client(t *testing.T, s *hubtest.Server, tok string) *hub.Client {
 	return c
 }
 
-func ref(t *testing.T, s string) hub.Ref {
+func ref(t testing.TB, s string) hub.Ref {
 	t.Helper()
 	r, err := hub.ParseRef(s, "")
 	if err != nil {

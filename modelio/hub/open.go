@@ -32,9 +32,9 @@ const (
 	maxHeaderTotal = 512 << 20
 )
 
-// maxParallel is how many headers are fetched at once: four shards of an 8B model all at once, and the
-// hundreds of a 405B model without opening hundreds of connections.
-const maxParallel = 8
+// DefaultParallel is how many headers are fetched at once: four shards of an 8B model all at once,
+// and the hundreds of a 405B model without opening hundreds of connections.
+const DefaultParallel = 8
 
 // File names of a transformers checkpoint on the Hub (transformers' CONFIG_NAME, SAFE_WEIGHTS_NAME,
 // SAFE_WEIGHTS_INDEX_NAME).
@@ -357,7 +357,7 @@ func (f *fetch) add(n int64, header bool) {
 	}
 }
 
-// headers fetches the headers of files, maxParallel at a time, in the order given.
+// headers fetches the headers of files, Client.Parallel at a time, in the order given.
 func (f *fetch) headers(files []string) ([]weights.Remote, error) {
 	f.mu.Lock()
 	f.total = len(files)
@@ -370,7 +370,11 @@ func (f *fetch) headers(files []string) ([]weights.Remote, error) {
 	errs := make([]error, len(files))
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
-	sem := make(chan struct{}, maxParallel)
+	parallel := f.c.Parallel
+	if parallel <= 0 {
+		parallel = DefaultParallel
+	}
+	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, file := range files {
 		wg.Go(func() {
