@@ -103,7 +103,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  layerscope %-16s %s\n", strings.TrimSpace(c.name+" "+c.args), c.help)
 	}
 	fmt.Fprintln(w, "\nMODEL is a model folder (config.json and/or *.safetensors), a config.json, a .safetensors file,")
-	fmt.Fprintln(w, "or a gallery name such as "+gallery.Default+".")
+	fmt.Fprintln(w, "a gallery name such as "+gallery.Default+", or a model on the Hugging Face Hub: hf:ORG/NAME[@REVISION]")
+	fmt.Fprintln(w, "or https://huggingface.co/ORG/NAME (its config.json and tensor headers only).")
 }
 
 // parse parses flags and requires exactly one positional MODEL argument.
