@@ -115,8 +115,6 @@ var userAgent = "layerscope; golang/" + runtime.Version()
 type answer struct {
 	resp *http.Response
 	url  *url.URL // where the answer came from, after redirects
-	// commit is the X-Repo-Commit the Hub's own host sent (redirect targets do not send it).
-	commit string
 }
 
 // get sends a GET for rawURL, with a Range header when first ≤ last, follows redirects by hand and
@@ -132,7 +130,6 @@ func (c *Client) get(ctx context.Context, rawURL string, first, last int64, ref 
 		return nil, fmt.Errorf("%s: %v", quote(rawURL), err)
 	}
 	seen := map[string]bool{}
-	commit := ""
 	for hop := 0; ; hop++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
@@ -151,11 +148,6 @@ func (c *Client) get(ctx context.Context, rawURL string, first, last int64, ref 
 		resp, err := c.HTTP.Do(req)
 		if err != nil {
 			return nil, netError(u, err)
-		}
-		if sameOrigin(u, endpoint) {
-			if h := resp.Header.Get("X-Repo-Commit"); h != "" {
-				commit = h
-			}
 		}
 		switch resp.StatusCode {
 		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -181,7 +173,7 @@ func (c *Client) get(ctx context.Context, rawURL string, first, last int64, ref 
 			defer drain(resp)
 			return nil, c.statusError(u, resp, ref)
 		}
-		return &answer{resp: resp, url: u, commit: commit}, nil
+		return &answer{resp: resp, url: u}, nil
 	}
 }
 
