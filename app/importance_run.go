@@ -117,6 +117,11 @@ func precheck(m *modelio.Model) problem {
 			what: fmt.Sprintf("Layerscope can draw %s (model_type %q) but cannot run it yet: there is no forward pass for its family.", m.Name, m.Spec.Family),
 			next: "Importance runs on " + strings.Join(compute.Families(), ", ") + " models: open one of those.",
 		}
+	case m.ComputeError() != nil:
+		return problem{
+			what: m.ComputeError().Error() + ".",
+			next: "Open the full-precision safetensors folder of the same model to run importance.",
+		}
 	case !m.HasWeights():
 		return problem{
 			what: "There are no weights in " + m.Path + ": the folder has no .safetensors files.",

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/modelio/generic"
+	"github.com/layerscope/layerscope/modelio/quant"
 	"github.com/layerscope/layerscope/modelio/weights"
 )
 
@@ -39,6 +41,11 @@ type Model struct {
 	Notes []string
 	// Generic is true when the family is unknown and the description was grouped from tensor names.
 	Generic bool
+	// Quant is how the weights are quantized (bitsandbytes, GPTQ, AWQ, or a GGUF file's types); nil
+	// for full-precision weights.
+	Quant *quant.Scheme
+	// GGUF is true when the model was read from a GGUF file (see gguf.go).
+	GGUF bool
 
 	// The fields below are set only on a pruned model from RemoveBlocks (see prune.go).
 
@@ -183,8 +190,27 @@ func describe(m *Model) (*Model, error) {
 			m.Warnings = append(m.Warnings, fmt.Sprintf("config.json names %s; Layerscope shows %s, the causal-LM class of %s", want[0], spec.Root.Class, modelType))
 		}
 		if m.Weights != nil {
-			w, placed := arch.Reconcile(spec.Root, m.lookup)
+			lookup := arch.TensorLookup(m.lookup)
+			var q *quant.Checkpoint
+			if !m.GGUF {
+				var err error
+				if q, err = quant.Read(m.Config, m.Weights); err != nil {
+					return nil, err
+				}
+				if q != nil {
+					lookup = q.Lookup(lookup)
+				}
+			}
+			w, placed := arch.Reconcile(spec.Root, lookup)
 			m.Warnings = append(m.Warnings, w...)
+			if q != nil {
+				q.Apply(spec.Root, quant.SkipList(m.Config))
+				for _, name := range q.Placed() {
+					placed[name] = true
+				}
+				m.Warnings = append(m.Warnings, q.Warnings...)
+				m.Quant = &q.Scheme
+			}
 			m.Warnings = append(m.Warnings, unplaced(m.Weights, placed, spec.Root.Class)...)
 		}
 	}
@@ -272,6 +298,18 @@ func Gallery() []string {
 // copying need (a gallery model or a lone config.json has none).
 func (m *Model) HasWeights() bool { return m.Weights != nil && len(m.Weights.Files) > 0 }
 
+// ComputeError says in one line why Layerscope cannot run m's weights (a GGUF file, a quantized
+// checkpoint), or nil when it can as far as the format goes.
+func (m *Model) ComputeError() error {
+	switch {
+	case m.GGUF:
+		return fmt.Errorf("%s is a GGUF file: Layerscope reads its architecture but does not compute with GGUF weights; open the safetensors original to run it", m.Name)
+	case m.Quant != nil:
+		return fmt.Errorf("%s holds %s weights: Layerscope computes only with full-precision safetensors (F32, F16, BF16); open the unquantized original to run it", m.Name, m.Quant.String())
+	}
+	return nil
+}
+
 // Facts computes the key facts, with the warnings of opening attached.
 func (m *Model) Facts() *facts.Facts {
 	var stored int64
@@ -284,6 +322,13 @@ func (m *Model) Facts() *facts.Facts {
 		}
 	}
 	f := facts.Compute(m.Name, m.Spec, m.Arch, stored, dtypes)
+	if q := m.Quant; q != nil {
+		f.Quantization = &facts.Quantization{Method: q.Method, Format: q.Format, Bits: q.Bits, GroupSize: q.GroupSize,
+			Skipped: append([]string{}, q.Skipped...)}
+		if f.Parameters.Total > 0 {
+			f.Quantization.BitsPerWeight = math.Round(float64(stored)*8/float64(f.Parameters.Total)*100) / 100
+		}
+	}
 	f.Warnings = append(f.Warnings, m.Warnings...)
 	return f
 }
