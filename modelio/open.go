@@ -19,6 +19,7 @@ import (
 	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/modelio/generic"
+	"github.com/layerscope/layerscope/modelio/gguf"
 	"github.com/layerscope/layerscope/modelio/quant"
 	"github.com/layerscope/layerscope/modelio/weights"
 )
@@ -63,7 +64,8 @@ type Model struct {
 	sourceName  string // the opened model's Name, before the " − blocks ..." suffix
 }
 
-// Open opens path: a model folder, a config.json, a .safetensors file, or a gallery name.
+// Open opens path: a model folder, a config.json, a .safetensors file, a .gguf file (or a folder
+// holding one), or a gallery name.
 // Errors are one line naming the file and what is wrong. Nothing is ever written.
 func Open(path string) (*Model, error) {
 	info, err := os.Stat(path)
@@ -85,6 +87,8 @@ func Open(path string) (*Model, error) {
 	switch {
 	case strings.HasSuffix(path, ".safetensors"):
 		return openSafetensorsFile(path)
+	case gguf.IsGGUFName(path):
+		return openGGUF(path)
 	case strings.HasSuffix(path, ".json"):
 		m, err := openFolderWithConfig(filepath.Dir(path), path)
 		if err != nil {
@@ -92,7 +96,7 @@ func Open(path string) (*Model, error) {
 		}
 		return m, nil
 	}
-	return nil, fmt.Errorf("%s: not a model folder, config.json or .safetensors file", path)
+	return nil, fmt.Errorf("%s: not a model folder, config.json, .safetensors or .gguf file", path)
 }
 
 func openGallery(e gallery.Entry) (*Model, error) {
@@ -127,6 +131,14 @@ func openFolderWithConfig(dir, cfgPath string) (*Model, error) {
 	ws, err := weights.ReadFolder(dir)
 	if err != nil {
 		return nil, err
+	}
+	if ws == nil {
+		// A folder of GGUF files (an Ollama export, a llama.cpp download) and no safetensors.
+		if p, found, err := gguf.FindInFolder(dir); err != nil {
+			return nil, err
+		} else if found {
+			return openGGUF(p)
+		}
 	}
 	if cfgPath == "" {
 		m.Path = dir
