@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -68,6 +69,37 @@ func ReadFile(path string) (*File, error) {
 		return nil, err
 	}
 	return FromParsed(paths[0], gf, paths, counts)
+}
+
+// ReadAt reads the GGUF file held by r, size bytes long, reading only its header from r: for a file
+// that is not local (the Hub's, read by range requests). display names it in errors and in
+// Weights.Files. Reads stay within the header and at most 64 KiB past it. The header passes the same bounded scan as a local file; the parser then reads it
+// from a temporary sparse copy of the header (the parser takes only paths and URLs), removed before
+// ReadAt returns. Split files are read one by one this way; ReadAt does not join them.
+func ReadAt(r io.ReaderAt, size int64, display string) (*File, error) {
+	h, err := scan(io.NewSectionReader(r, 0, size), size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", display, err)
+	}
+	tmp, err := os.CreateTemp("", "layerscope-header-*.gguf")
+	if err != nil {
+		return nil, fmt.Errorf("%s: a temporary copy of its header: %v", display, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if _, err := io.Copy(tmp, io.NewSectionReader(r, 0, int64(h.end))); err != nil {
+		return nil, fmt.Errorf("%s: reading its header: %v", display, err)
+	}
+	if err := tmp.Truncate(size); err != nil {
+		return nil, fmt.Errorf("%s: a temporary copy of its header: %v", display, err)
+	}
+	gf, err := parse(display, func() (*parser.GGUFFile, error) {
+		return parser.ParseGGUFFile(tmp.Name(), parser.SkipLargeMetadata())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return FromParsed(display, gf, []string{display}, []uint64{h.tensors})
 }
 
 // scanFile checks one file's header: a regular file, read through scan's bounds.

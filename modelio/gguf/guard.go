@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
+
+	parser "github.com/gpustack/gguf-parser-go"
 )
 
 // The parser (gguf-parser-go v0.28.2) bounds every string and array by the bytes left in the file, but
@@ -28,6 +31,7 @@ var perLayerSuffixes = []string{".feed_forward_length", ".attention.head_count",
 type header struct {
 	version uint32
 	tensors uint64
+	end     uint64 // bytes of metadata and tensor infos, from the start of the file
 }
 
 const (
@@ -183,7 +187,57 @@ func scan(r io.Reader, size int64) (header, error) {
 			return h, kvError(i, key, err)
 		}
 	}
+	for i := uint64(0); i < h.tensors; i++ {
+		if err := s.tensorInfo(); err != nil {
+			if errors.Is(err, errTruncated) {
+				err = errors.New("the file ends inside the tensor infos (truncated)")
+			}
+			return h, fmt.Errorf("tensor %d: %v", i, err)
+		}
+	}
+	h.end = s.pos
 	return h, nil
+}
+
+// maxDims is ggml's GGML_MAX_DIMS.
+const maxDims = 4
+
+// tensorInfo checks one tensor info: its name, at most four dimensions whose product fits, and a type
+// whose block layout ggml defines (the parser divides by the block size, so a type removed from ggml
+// such as Q4_2 would otherwise crash it).
+func (s *scanner) tensorInfo() error {
+	name, err := s.str(maxKeyLen, true)
+	if err != nil {
+		return err
+	}
+	nd, err := s.u32()
+	if err != nil {
+		return err
+	}
+	if nd == 0 || nd > maxDims {
+		return fmt.Errorf("%s has %d dimensions (ggml allows 1 to %d)", printable([]byte(name)), nd, maxDims)
+	}
+	elems := uint64(1)
+	for d := uint32(0); d < nd; d++ {
+		n, err := s.count()
+		if err != nil {
+			return err
+		}
+		hi, lo := bits.Mul64(elems, n)
+		if hi != 0 || lo > 1<<62 {
+			return fmt.Errorf("%s has more elements than any tensor can", printable([]byte(name)))
+		}
+		elems = lo
+	}
+	typ, err := s.u32()
+	if err != nil {
+		return err
+	}
+	if tt, ok := parser.GGMLType(typ).Trait(); !ok || tt.BlockSize == 0 || tt.TypeSize == 0 {
+		return fmt.Errorf("%s has GGML type %d, which has no known layout (unknown, or removed from ggml)", printable([]byte(name)), typ)
+	}
+	_, err = s.u64() // offset
+	return err
 }
 
 func kvError(i uint64, key string, err error) error {
