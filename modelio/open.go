@@ -221,7 +221,9 @@ func describe(m *Model) (*Model, error) {
 					placed[name] = true
 				}
 				m.Warnings = append(m.Warnings, q.Warnings...)
-				m.Quant = &q.Scheme
+				if len(q.Layers) > 0 {
+					m.Quant = &q.Scheme
+				}
 			}
 			m.Warnings = append(m.Warnings, unplaced(m.Weights, placed, spec.Root.Class)...)
 		}

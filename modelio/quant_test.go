@@ -11,6 +11,7 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/config"
 	"github.com/layerscope/layerscope/modelio/quant/quanttest"
+	"github.com/layerscope/layerscope/modelio/weights/weightstest"
 )
 
 // galleryConfig reads a gallery config.json as a map a test can edit.
@@ -187,6 +188,34 @@ func TestOpenQuantizedDisagreements(t *testing.T) {
 	}
 }
 
+// TestOpenQuantizedDense: a config that names a method whose tensors keep their shapes (fp8), or a
+// bitsandbytes config over dense tensors, opens as stored; the latter with a warning.
+func TestOpenQuantizedDense(t *testing.T) {
+	for _, tc := range []struct {
+		qc   map[string]any
+		warn string
+	}{
+		{map[string]any{"quant_method": "fp8", "weight_block_size": []int{128, 128}}, ""},
+		{bnb4Config, "quantization_config says bitsandbytes but no tensor is stored quantized"},
+	} {
+		raw := galleryConfig(t, "meta-llama__Llama-3.2-1B")
+		raw["quantization_config"] = tc.qc
+		dir := t.TempDir()
+		writeJSON(t, filepath.Join(dir, "config.json"), raw)
+		weightstest.WriteSparse(t, filepath.Join(dir, "model.safetensors"), expectedTensors(t, raw, "BF16"))
+		m, err := modelio.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Quant != nil || m.Facts().Quantization != nil || m.ComputeError() != nil {
+			t.Errorf("%v: read as quantized: %+v", tc.qc["quant_method"], m.Quant)
+		}
+		if got := strings.Join(m.Warnings, "\n"); got != tc.warn {
+			t.Errorf("%v: warnings %q, want %q", tc.qc["quant_method"], got, tc.warn)
+		}
+	}
+}
+
 func TestOpenQuantizedErrors(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -197,6 +226,8 @@ func TestOpenQuantizedErrors(t *testing.T) {
 	}{
 		{"unknown method", map[string]any{"quant_method": "hqq-ish", "bits": 4}, quanttest.Layout{Method: "gptq", Bits: 4, Group: 128}, nil,
 			`quantization_config.quant_method "hqq-ish" is not one Layerscope reads`},
+		{"pass-through method with packed tensors", map[string]any{"quant_method": "fp8"}, quanttest.Layout{Method: "awq", Bits: 4, Group: 128}, nil,
+			`quantization_config.quant_method is "fp8", but the tensors are packed as GPTQ or AWQ`},
 		{"packed without a method", nil, quanttest.Layout{Method: "gptq", Bits: 4, Group: 128}, nil,
 			"no quantization_config.quant_method"},
 		{"bnb4 packed size", bnb4Config, quanttest.Layout{Method: "bnb4", QuantType: "nf4", Blocksize: 64},

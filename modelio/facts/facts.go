@@ -9,6 +9,8 @@
 package facts
 
 import (
+	"strconv"
+
 	"github.com/layerscope/layerscope/modelio/arch"
 )
 
@@ -108,6 +110,21 @@ type Quantization struct {
 	BitsPerWeight float64 `json:"bits_per_weight"`
 	// Skipped are the linear layers kept in full precision, layer indices shown as N ("lm_head").
 	Skipped []string `json:"skipped"`
+}
+
+// Summary is the method in a few words: "bitsandbytes nf4, 4-bit, groups of 64", "gguf Q4_K_M".
+func (q *Quantization) Summary() string {
+	text := q.Method
+	if q.Format != "" {
+		text += " " + q.Format
+	}
+	if q.Bits > 0 {
+		text += ", " + strconv.Itoa(q.Bits) + "-bit"
+	}
+	if q.GroupSize > 0 {
+		text += ", groups of " + strconv.Itoa(q.GroupSize)
+	}
+	return text
 }
 
 // Characteristic is one trait of the architecture, as a row of the key-facts panel.

@@ -84,17 +84,7 @@ func (f *Facts) Text() string {
 		add("  stored", text)
 	}
 	if q := f.Quantization; q != nil {
-		text := q.Method
-		if q.Format != "" {
-			text += " " + q.Format
-		}
-		if q.Bits > 0 {
-			text += fmt.Sprintf(", %d-bit", q.Bits)
-		}
-		if q.GroupSize > 0 {
-			text += fmt.Sprintf(", groups of %d", q.GroupSize)
-		}
-		text += fmt.Sprintf(", %.2f bits per weight", q.BitsPerWeight)
+		text := q.Summary() + fmt.Sprintf(", %.2f bits per weight", q.BitsPerWeight)
 		add("  quantized", text)
 		if len(q.Skipped) > 0 {
 			add("  kept full", strings.Join(q.Skipped, ", "))

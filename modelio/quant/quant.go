@@ -124,8 +124,11 @@ func Read(cfg *config.Config, ws *weights.Set) (*Checkpoint, error) {
 	if method == "" && seen == "" {
 		return nil, nil
 	}
-	if method != "" && passThrough[method] && seen == "" {
-		return nil, nil
+	if passThrough[method] {
+		if seen == "" {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: quantization_config.quant_method is %q, but the tensors are packed as %s", cfgPath, clip(method), seenName(seen))
 	}
 	switch {
 	case method == "":
@@ -156,6 +159,13 @@ func Read(cfg *config.Config, ws *weights.Set) (*Checkpoint, error) {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("quantization_config says %s but no tensor is stored quantized", method))
 	}
 	return c, nil
+}
+
+func seenName(seen string) string {
+	if seen == "gptq-or-awq" {
+		return "GPTQ or AWQ (qweight, qzeros, scales)"
+	}
+	return seen
 }
 
 // detect names the method the tensor layout shows: "bitsandbytes", "gptq-or-awq", or "".
