@@ -187,11 +187,27 @@ func describe(m *Model) (*Model, error) {
 			return nil, fmt.Errorf("%s: model_type %q is not a family Layerscope knows (%s), and there are no weights to describe it from",
 				m.Config.Path, modelType, strings.Join(arch.ModelTypes(), ", "))
 		}
-		spec, err := generic.Build(m.Config, m.Weights)
+		ws := m.Weights
+		var q *quant.Checkpoint
+		if !m.GGUF {
+			var err error
+			if q, err = quant.Read(m.Config, ws); err != nil {
+				return nil, err
+			}
+			if q != nil {
+				ws = q.Logical(ws)
+			}
+		}
+		spec, err := generic.Build(m.Config, ws)
 		if err != nil {
 			return nil, err
 		}
 		m.Spec, m.Generic = spec, true
+		if q != nil && len(q.Layers) > 0 {
+			q.Apply(spec.Root, quant.SkipList(m.Config))
+			m.Warnings = append(m.Warnings, q.Warnings...)
+			m.Quant = &q.Scheme
+		}
 	} else {
 		spec, err := fam.Build(m.Config)
 		if err != nil {

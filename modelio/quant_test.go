@@ -188,6 +188,32 @@ func TestOpenQuantizedDisagreements(t *testing.T) {
 	}
 }
 
+// TestOpenQuantizedGeneric: a quantized checkpoint of a family Layerscope does not know is grouped
+// from its tensors at their real widths, with the quantized classes.
+func TestOpenQuantizedGeneric(t *testing.T) {
+	raw := galleryConfig(t, "meta-llama__Llama-3.1-8B")
+	ck := quanttest.Specs(buildRoot(t, raw), quanttest.Layout{Method: "awq", Bits: 4, Group: 128})
+	raw["model_type"], raw["architectures"], raw["quantization_config"] = "mystery", []string{"MysteryForCausalLM"}, awqConfig
+	dir := t.TempDir()
+	writeJSON(t, filepath.Join(dir, "config.json"), raw)
+	ck.Write(t, filepath.Join(dir, "model.safetensors"))
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Generic {
+		t.Fatal("not generic")
+	}
+	tree := arch.Repr(m.Spec.Root)
+	want := "WQLinear_GEMM(in_features=14336, out_features=4096, bias=False, w_bit=4, group_size=128)"
+	if !strings.Contains(tree, want) || strings.Contains(tree, "qweight") {
+		t.Errorf("tree lacks %s or shows packed tensors:\n%s", want, tree)
+	}
+	if f := m.Facts(); f.Parameters.Total != 8030261248 || f.Quantization == nil || f.Quantization.Method != "awq" {
+		t.Errorf("parameters %d, quantization %+v", f.Parameters.Total, f.Quantization)
+	}
+}
+
 // TestOpenQuantizedDense: a config that names a method whose tensors keep their shapes (fp8), or a
 // bitsandbytes config over dense tensors, opens as stored; the latter with a warning.
 func TestOpenQuantizedDense(t *testing.T) {

@@ -194,6 +194,37 @@ func (c *Checkpoint) Lookup(base arch.TensorLookup) arch.TensorLookup {
 	}
 }
 
+// Logical returns ws as an unquantized checkpoint would hold it: each quantized layer's tensors
+// become one X.weight of [out, in] with the quantized dtype, sized as all of them together. The generic
+// description, which groups tensors by name and shape, reads this.
+func (c *Checkpoint) Logical(ws *weights.Set) *weights.Set {
+	owner := map[string]string{}
+	for path, l := range c.Layers {
+		for _, n := range l.Tensors {
+			owner[n] = path
+		}
+	}
+	out := &weights.Set{Tensors: map[string]*weights.Tensor{}, Files: ws.Files, Warnings: ws.Warnings}
+	for _, name := range ws.Names {
+		t := ws.Tensors[name]
+		path, ok := owner[name]
+		if !ok {
+			out.Tensors[name] = t
+			out.Names = append(out.Names, name)
+			continue
+		}
+		w := path + ".weight"
+		if lt, seen := out.Tensors[w]; seen {
+			lt.Size += t.Size
+			continue
+		}
+		l := c.Layers[path]
+		out.Tensors[w] = &weights.Tensor{Name: w, DType: l.DType, Shape: []int64{l.Out, l.In}, File: t.File, Offset: t.Offset, Size: t.Size}
+		out.Names = append(out.Names, w)
+	}
+	return out
+}
+
 // Placed lists every tensor the quantized layers own, so none is reported as unread.
 func (c *Checkpoint) Placed() []string {
 	var out []string
