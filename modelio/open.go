@@ -226,6 +226,7 @@ func describe(m *Model) (*Model, error) {
 					return nil, err
 				}
 				if q != nil {
+					q.Prepare(spec.Root)
 					lookup = q.Lookup(lookup)
 				}
 			}

@@ -195,6 +195,36 @@ func TestOpenQuantizedDisagreements(t *testing.T) {
 	}
 }
 
+// TestOpenQuantizedConv1D: GPT-2's Conv1D layers become Linear4bit, as transformers replaces them.
+func TestOpenQuantizedConv1D(t *testing.T) {
+	raw := galleryConfig(t, "openai-community__gpt2")
+	ck := quanttest.Specs(buildRoot(t, raw), quanttest.Layout{Method: "bnb4", QuantType: "nf4", Blocksize: 64})
+	raw["quantization_config"] = bnb4Config
+	dir := t.TempDir()
+	writeJSON(t, filepath.Join(dir, "config.json"), raw)
+	ck.Write(t, filepath.Join(dir, "model.safetensors"))
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Warnings) > 0 {
+		t.Errorf("warnings %q", m.Warnings)
+	}
+	tree := arch.Repr(m.Spec.Root)
+	for _, want := range []string{
+		"(c_attn): Linear4bit(in_features=768, out_features=2304, bias=True)",
+		"(c_fc): Linear4bit(in_features=768, out_features=3072, bias=True)",
+		"(c_proj): Linear4bit(in_features=3072, out_features=768, bias=True)",
+	} {
+		if !strings.Contains(tree, want) {
+			t.Errorf("tree lacks %s:\n%s", want, tree)
+		}
+	}
+	if f := m.Facts(); f.Parameters.Total != 124439808 {
+		t.Errorf("parameters %d, want GPT-2's 124439808", f.Parameters.Total)
+	}
+}
+
 // TestOpenQuantizedGeneric: a quantized checkpoint of a family Layerscope does not know is grouped
 // from its tensors at their real widths, with the quantized classes.
 func TestOpenQuantizedGeneric(t *testing.T) {

@@ -143,6 +143,9 @@ func TestReadSplit(t *testing.T) {
 			t.Errorf("model.norm.weight %+v: want it in the second shard", w)
 		}
 	}
+	if p, found, err := gguf.FindInFolder(dir); !found || err != nil || filepath.Base(p) != "tiny-00001-of-00002.gguf" {
+		t.Errorf("folder of a split model: %q %v %v", p, found, err)
+	}
 	os.Remove(filepath.Join(dir, "tiny-00002-of-00002.gguf"))
 	_, err := gguf.ReadFile(filepath.Join(dir, "tiny-00001-of-00002.gguf"))
 	if err == nil || !strings.Contains(err.Error(), "tiny-00002-of-00002.gguf: no such file") {

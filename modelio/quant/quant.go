@@ -234,6 +234,19 @@ func (c *Checkpoint) Placed() []string {
 	return out
 }
 
+// Prepare turns each quantized Conv1D of the tree (GPT-2's) into a Linear before the tree is
+// reconciled with the weights: transformers' quantizers replace Conv1D by their Linear classes too
+// (integrations/bitsandbytes.py takes in/out from Conv1D's transposed weight), and the packed
+// tensors hold [out, in].
+func (c *Checkpoint) Prepare(root *arch.Module) {
+	root.Walk("", func(path string, m *arch.Module) bool {
+		if _, ok := c.Layers[path]; ok && m.Op == arch.OpConv1D {
+			m.Op, m.Class = arch.OpLinear, "Linear"
+		}
+		return true
+	})
+}
+
 // Apply gives each quantized linear of the tree the class transformers prints for it, and warns where
 // the config's skip list and the tensors disagree.
 func (c *Checkpoint) Apply(root *arch.Module, skipList []string) {

@@ -50,7 +50,7 @@ func Specs(root *arch.Module, l Layout) *Checkpoint {
 	}
 	root.Walk("", func(path string, m *arch.Module) bool {
 		params := m.OwnParams(path)
-		if m.Op != arch.OpLinear || m.Role == arch.RoleLMHead || (l.Skip != nil && l.Skip(path)) || len(params) == 0 {
+		if (m.Op != arch.OpLinear && m.Op != arch.OpConv1D) || m.Role == arch.RoleLMHead || (l.Skip != nil && l.Skip(path)) || len(params) == 0 {
 			for _, p := range params {
 				add(p.Name, dense, p.Shape...)
 			}
