@@ -184,10 +184,21 @@ func TestOpenQuantizedDisagreements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := strings.Join(m.Warnings, "\n")
+	// A GPTQ config whose bits and group size the tensors contradict: the tensors win, with warnings.
+	g, err := modelio.Open(writeQuantized(t, map[string]any{"quant_method": "gptq", "bits": 8, "group_size": 64},
+		quanttest.Layout{Method: "gptq", Bits: 4, Group: 128}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := g.Facts().Quantization; q.Bits != 4 || q.GroupSize != 128 {
+		t.Errorf("GPTQ read as %d-bit, groups of %d; the tensors are 4-bit, groups of 128", q.Bits, q.GroupSize)
+	}
+	all := strings.Join(append(m.Warnings, g.Warnings...), "\n")
 	for _, want := range []string{
 		`model.layers.0.self_attn.o_proj is stored quantized although quantization_config skips "o_proj"`,
 		`bnb_4bit_quant_type "fp4" but the tensors are nf4`,
+		"quantization_config.bits is 8 but the tensors are packed at 4 bits",
+		"quantization_config.group_size is 64 but the tensors hold groups of 128",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
@@ -305,8 +316,9 @@ func TestOpenQuantizedErrors(t *testing.T) {
 		{"gptq qweight rows", gptqConfig, quanttest.Layout{Method: "gptq", Bits: 4, Group: 128},
 			func(c *quanttest.Checkpoint) { c.Replace("model.layers.0.mlp.down_proj.qweight", 1000, 4096) },
 			"model.layers.0.mlp.down_proj.qweight is [1000 4096]; 14336 inputs at 4 bits pack into 1792 rows"},
-		{"gptq bits from config", map[string]any{"quant_method": "gptq", "bits": 8, "group_size": 128}, quanttest.Layout{Method: "gptq", Bits: 4, Group: 128}, nil,
-			"qweight is [512 4096]; 4096 inputs at 8 bits pack into 1024 rows"},
+		{"gptq layers packed differently", gptqConfig, quanttest.Layout{Method: "gptq", Bits: 4, Group: 128},
+			func(c *quanttest.Checkpoint) { c.Replace("model.layers.5.self_attn.q_proj.qweight", 1024, 4096) },
+			"model.layers.5.self_attn.q_proj.qweight is [1024 4096]; 4096 inputs at 4 bits pack into 512 rows"},
 		{"awq qzeros", awqConfig, quanttest.Layout{Method: "awq", Bits: 4, Group: 128},
 			func(c *quanttest.Checkpoint) { c.Replace("model.layers.2.self_attn.q_proj.qzeros", 32, 100) },
 			"model.layers.2.self_attn.q_proj.qzeros is [32 100]; expected [32, 512]"},

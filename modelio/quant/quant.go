@@ -341,11 +341,13 @@ func readTensorBytes(t *weights.Tensor, limit int64) ([]byte, error) {
 	return buf, nil
 }
 
+// clip quotes a value from a file for a one-line message, cut to a readable length.
 func clip(s string) string {
 	if len(s) > 60 {
 		s = s[:60] + "…"
 	}
-	return strconv.Quote(s)[1 : len(strconv.Quote(s))-1]
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 // quantState is the JSON of a packed bitsandbytes QuantState.
@@ -504,6 +506,19 @@ func readPacked(qc *config.Config, ws *weights.Set, method string) (*Checkpoint,
 	if group == 0 || group < -1 {
 		return nil, fmt.Errorf("%s: quantization_config.group_size %d must be positive or -1", path, group)
 	}
+	// Where the first layer's tensors plainly show other bits or another group size than the config
+	// says, the tensors win and the disagreement is a warning; the sizes of every layer are then
+	// checked against what the tensors show.
+	if tb, tg, ok := inferPacked(ws, method, group); ok {
+		if tb != bits {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("quantization_config.bits is %d but the tensors are packed at %d bits", bits, tb))
+			bits = tb
+		}
+		if tg != group {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("quantization_config.group_size is %d but the tensors hold groups of %d", group, tg))
+			group = tg
+		}
+	}
 	c.Bits = bits
 	if group > 0 {
 		c.GroupSize = group
@@ -547,6 +562,53 @@ func readPacked(qc *config.Config, ws *weights.Set, method string) (*Checkpoint,
 		c.Layers[p] = l
 	}
 	return c, nil
+}
+
+// inferPacked reads bits and group size off the first packed layer: GPTQ's qweight holds
+// in·bits/32 rows (in from g_idx), AWQ's out·bits/32 columns (out from scales); scales hold one row per
+// group. ok is false when the tensors do not settle it (no g_idx, sizes that divide unevenly).
+func inferPacked(ws *weights.Set, method string, cfgGroup int) (bits, group int, ok bool) {
+	for _, name := range ws.Names {
+		p, found := strings.CutSuffix(name, ".qweight")
+		if !found {
+			continue
+		}
+		qw, scales := ws.Tensors[name], ws.Tensors[p+".scales"]
+		if scales == nil || len(qw.Shape) != 2 || len(scales.Shape) != 2 || scales.Shape[0] <= 0 {
+			return 0, 0, false
+		}
+		var in, packed, unpacked int64
+		switch method {
+		case MethodGPTQ:
+			g := ws.Tensors[p+".g_idx"]
+			if g == nil || len(g.Shape) != 1 {
+				return 0, 0, false
+			}
+			in, packed, unpacked = g.Shape[0], qw.Shape[0], g.Shape[0]
+		default:
+			in, packed, unpacked = qw.Shape[0], qw.Shape[1], scales.Shape[1]
+		}
+		if unpacked <= 0 || packed*32%unpacked != 0 {
+			return 0, 0, false
+		}
+		bits = int(packed * 32 / unpacked)
+		if bits != 2 && bits != 3 && bits != 4 && bits != 8 {
+			return 0, 0, false
+		}
+		groups := scales.Shape[0]
+		switch {
+		case cfgGroup > 0 && ceilDiv(in, int64(cfgGroup)) == groups, cfgGroup == -1 && groups == 1:
+			group = cfgGroup
+		case groups == 1:
+			group = -1
+		case in%groups == 0:
+			group = int(in / groups)
+		default:
+			return 0, 0, false
+		}
+		return bits, group, true
+	}
+	return 0, 0, false
 }
 
 func effectiveGroup(group int, in int64) int64 {
