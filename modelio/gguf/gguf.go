@@ -104,6 +104,10 @@ func ReadAt(r io.ReaderAt, size int64, display string) (*File, error) {
 
 // scanFile checks one file's header: a regular file, read through scan's bounds.
 func scanFile(path string) (header, error) {
+	// Stat before opening: opening a FIFO would block until a writer came.
+	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
+		return header{}, fmt.Errorf("%s: not a regular file (%s)", path, info.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
