@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,7 +41,7 @@ type Model struct {
 	Notes []string
 	// Generic is true when the family is unknown and the description was grouped from tensor names.
 	Generic bool
-	// Quant is how the weights are quantized (bitsandbytes, GPTQ, AWQ, or a GGUF file's types); nil
+	// Quant is how the weights are quantized (see quantized.go) (bitsandbytes, GPTQ, AWQ, or a GGUF file's types); nil
 	// for full-precision weights.
 	Quant *quant.Scheme
 	// GGUF is true when the model was read from a GGUF file (see gguf.go).
@@ -187,27 +186,16 @@ func describe(m *Model) (*Model, error) {
 			return nil, fmt.Errorf("%s: model_type %q is not a family Layerscope knows (%s), and there are no weights to describe it from",
 				m.Config.Path, modelType, strings.Join(arch.ModelTypes(), ", "))
 		}
-		ws := m.Weights
-		var q *quant.Checkpoint
-		if !m.GGUF {
-			var err error
-			if q, err = quant.Read(m.Config, ws); err != nil {
-				return nil, err
-			}
-			if q != nil {
-				ws = q.Logical(ws)
-			}
+		q, err := m.readQuant()
+		if err != nil {
+			return nil, err
 		}
-		spec, err := generic.Build(m.Config, ws)
+		spec, err := generic.Build(m.Config, q.Logical(m.Weights))
 		if err != nil {
 			return nil, err
 		}
 		m.Spec, m.Generic = spec, true
-		if q != nil && len(q.Layers) > 0 {
-			q.Apply(spec.Root, quant.SkipList(m.Config))
-			m.Warnings = append(m.Warnings, q.Warnings...)
-			m.Quant = &q.Scheme
-		}
+		m.takeQuant(q, spec.Root)
 	} else {
 		spec, err := fam.Build(m.Config)
 		if err != nil {
@@ -218,30 +206,17 @@ func describe(m *Model) (*Model, error) {
 			m.Warnings = append(m.Warnings, fmt.Sprintf("config.json names %s; Layerscope shows %s, the causal-LM class of %s", want[0], spec.Root.Class, modelType))
 		}
 		if m.Weights != nil {
-			lookup := arch.TensorLookup(m.lookup)
-			var q *quant.Checkpoint
-			if !m.GGUF {
-				var err error
-				if q, err = quant.Read(m.Config, m.Weights); err != nil {
-					return nil, err
-				}
-				if q != nil {
-					q.Prepare(spec.Root)
-					lookup = q.Lookup(lookup)
-				}
+			q, err := m.readQuant()
+			if err != nil {
+				return nil, err
 			}
-			w, placed := arch.Reconcile(spec.Root, lookup)
+			q.Prepare(spec.Root)
+			w, placed := arch.Reconcile(spec.Root, q.Lookup(m.lookup))
 			m.Warnings = append(m.Warnings, w...)
-			if q != nil {
-				q.Apply(spec.Root, quant.SkipList(m.Config))
-				for _, name := range q.Placed() {
-					placed[name] = true
-				}
-				m.Warnings = append(m.Warnings, q.Warnings...)
-				if len(q.Layers) > 0 {
-					m.Quant = &q.Scheme
-				}
+			for _, name := range q.Placed() {
+				placed[name] = true
 			}
+			m.takeQuant(q, spec.Root)
 			m.Warnings = append(m.Warnings, unplaced(m.Weights, placed, spec.Root.Class)...)
 		}
 	}
@@ -329,18 +304,6 @@ func Gallery() []string {
 // copying need (a gallery model or a lone config.json has none).
 func (m *Model) HasWeights() bool { return m.Weights != nil && len(m.Weights.Files) > 0 }
 
-// ComputeError says in one line why Layerscope cannot run m's weights (a GGUF file, a quantized
-// checkpoint), or nil when it can as far as the format goes.
-func (m *Model) ComputeError() error {
-	switch {
-	case m.GGUF:
-		return fmt.Errorf("%s is a GGUF file: Layerscope reads its architecture but does not compute with GGUF weights; open the safetensors original to run it", m.Name)
-	case m.Quant != nil:
-		return fmt.Errorf("%s holds %s weights: Layerscope computes only with full-precision safetensors (F32, F16, BF16); open the unquantized original to run it", m.Name, m.Quant.String())
-	}
-	return nil
-}
-
 // Facts computes the key facts, with the warnings of opening attached.
 func (m *Model) Facts() *facts.Facts {
 	var stored int64
@@ -353,13 +316,7 @@ func (m *Model) Facts() *facts.Facts {
 		}
 	}
 	f := facts.Compute(m.Name, m.Spec, m.Arch, stored, dtypes)
-	if q := m.Quant; q != nil {
-		f.Quantization = &facts.Quantization{Method: q.Method, Format: q.Format, Bits: q.Bits, GroupSize: q.GroupSize,
-			Skipped: append([]string{}, q.Skipped...)}
-		if f.Parameters.Total > 0 {
-			f.Quantization.BitsPerWeight = math.Round(float64(stored)*8/float64(f.Parameters.Total)*100) / 100
-		}
-	}
+	f.Quantization = m.quantFacts(stored, f.Parameters.Total)
 	f.Warnings = append(f.Warnings, m.Warnings...)
 	return f
 }

@@ -181,9 +181,14 @@ func detect(ws *weights.Set) string {
 	return ""
 }
 
+// The methods below take a nil *Checkpoint as a full-precision checkpoint: they change nothing.
+
 // Lookup wraps the weights' lookup so that a quantized layer's weight reads as [out, in] with its
 // quantized dtype, as an nn.Linear weight would.
 func (c *Checkpoint) Lookup(base arch.TensorLookup) arch.TensorLookup {
+	if c == nil {
+		return base
+	}
 	return func(name string) ([]int64, string, bool) {
 		if path, ok := strings.CutSuffix(name, ".weight"); ok {
 			if l, ok := c.Layers[path]; ok {
@@ -198,6 +203,9 @@ func (c *Checkpoint) Lookup(base arch.TensorLookup) arch.TensorLookup {
 // become one X.weight of [out, in] with the quantized dtype, sized as all of them together. The generic
 // description, which groups tensors by name and shape, reads this.
 func (c *Checkpoint) Logical(ws *weights.Set) *weights.Set {
+	if c == nil {
+		return ws
+	}
 	owner := map[string]string{}
 	for path, l := range c.Layers {
 		for _, n := range l.Tensors {
@@ -227,6 +235,9 @@ func (c *Checkpoint) Logical(ws *weights.Set) *weights.Set {
 
 // Placed lists every tensor the quantized layers own, so none is reported as unread.
 func (c *Checkpoint) Placed() []string {
+	if c == nil {
+		return nil
+	}
 	var out []string
 	for _, l := range c.Layers {
 		out = append(out, l.Tensors...)
@@ -239,6 +250,9 @@ func (c *Checkpoint) Placed() []string {
 // (integrations/bitsandbytes.py takes in/out from Conv1D's transposed weight), and the packed
 // tensors hold [out, in].
 func (c *Checkpoint) Prepare(root *arch.Module) {
+	if c == nil {
+		return
+	}
 	root.Walk("", func(path string, m *arch.Module) bool {
 		if _, ok := c.Layers[path]; ok && m.Op == arch.OpConv1D {
 			m.Op, m.Class = arch.OpLinear, "Linear"
