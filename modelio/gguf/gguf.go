@@ -178,6 +178,10 @@ func FromParsed(display string, gf *parser.GGUFFile, files []string, counts []ui
 	if !ok {
 		return nil, fmt.Errorf("%s: GGUF architecture %q is not one Layerscope maps (%s)", display, printable([]byte(archName)), strings.Join(ggufarch.Archs(), ", "))
 	}
+	// Mixtral converts to the llama architecture with 3-D expert tensors that no mapping places yet.
+	if n, ok := md.Int(archName + ".expert_count"); ok && n > 0 {
+		return nil, fmt.Errorf("%s: a mixture-of-experts %s GGUF (%d experts): Layerscope maps dense GGUF models only", display, archName, n)
+	}
 	f = &File{Arch: archName}
 	f.Name, _ = md.String("general.name")
 	if ft, ok := md.Int("general.file_type"); ok && ft >= 0 && ft < math.MaxInt32 {

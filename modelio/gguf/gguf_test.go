@@ -214,6 +214,8 @@ func TestReadFileErrors(t *testing.T) {
 		{name: "data past the end", bytes: valid, size: int64(len(valid)) + int64(dataLen)/2, want: "tensor data needs"},
 		{name: "unknown architecture", kvs: append([]gguftest.KV{{Key: "general.architecture", Value: "mamba9"}}, kvs[1:]...), ts: ts,
 			want: `GGUF architecture "mamba9" is not one Layerscope maps`},
+		{name: "experts", kvs: append(kvs, gguftest.KV{Key: "llama.expert_count", Value: uint32(8)}), ts: ts,
+			want: "a mixture-of-experts llama GGUF (8 experts): Layerscope maps dense GGUF models only"},
 		{name: "no architecture", kvs: kvs[1:], ts: ts, want: "no general.architecture"},
 	}
 	for _, tc := range tests {
