@@ -14,34 +14,9 @@ import (
 // tinyGGUF writes a two-layer Llama as a GGUF file and returns its path.
 func tinyGGUF(t *testing.T) string {
 	t.Helper()
-	kvs := []gguftest.KV{
-		{Key: "general.architecture", Value: "llama"}, {Key: "general.name", Value: "Tiny Llama"},
-		{Key: "general.file_type", Value: uint32(7)},
-		{Key: "llama.block_count", Value: uint32(2)}, {Key: "llama.embedding_length", Value: uint32(64)},
-		{Key: "llama.feed_forward_length", Value: uint32(128)}, {Key: "llama.attention.head_count", Value: uint32(4)},
-		{Key: "llama.attention.head_count_kv", Value: uint32(2)},
-		{Key: "llama.attention.layer_norm_rms_epsilon", Value: float32(1e-6)},
-	}
-	ts := []gguftest.Tensor{{Name: "token_embd.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 100}}}
-	for _, b := range []string{"blk.0.", "blk.1."} {
-		for _, n := range []struct {
-			name string
-			dims []uint64
-		}{
-			{"attn_norm", []uint64{64}}, {"attn_q", []uint64{64, 64}}, {"attn_k", []uint64{64, 32}},
-			{"attn_v", []uint64{64, 32}}, {"attn_output", []uint64{64, 64}}, {"ffn_norm", []uint64{64}},
-			{"ffn_gate", []uint64{64, 128}}, {"ffn_up", []uint64{64, 128}}, {"ffn_down", []uint64{128, 64}},
-		} {
-			typ := uint32(gguftest.TQ8_0)
-			if len(n.dims) == 1 {
-				typ = gguftest.TF32
-			}
-			ts = append(ts, gguftest.Tensor{Name: b + n.name + ".weight", Type: typ, Dims: n.dims})
-		}
-	}
-	ts = append(ts, gguftest.Tensor{Name: "output_norm.weight", Type: gguftest.TF32, Dims: []uint64{64}})
+	kvs, ts := gguftest.TinyLlama()
 	path := filepath.Join(t.TempDir(), "tiny-Q8_0.gguf")
-	gguftest.Write(t, path, kvs, ts)
+	gguftest.Write(t, path, append(kvs, gguftest.KV{Key: "general.name", Value: "Tiny Llama"}), ts)
 	return path
 }
 

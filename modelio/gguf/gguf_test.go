@@ -14,36 +14,7 @@ import (
 	"github.com/layerscope/layerscope/modelio/gguf/gguftest"
 )
 
-// tinyLlama is the metadata and tensors of a two-layer Llama in GGUF form.
-func tinyLlama() ([]gguftest.KV, []gguftest.Tensor) {
-	kvs := []gguftest.KV{
-		{Key: "general.architecture", Value: "llama"},
-		{Key: "general.file_type", Value: uint32(7)}, // MOSTLY_Q8_0
-		{Key: "llama.block_count", Value: uint32(2)},
-		{Key: "llama.embedding_length", Value: uint32(64)},
-		{Key: "llama.feed_forward_length", Value: uint32(160)},
-		{Key: "llama.attention.head_count", Value: uint32(4)},
-		{Key: "llama.attention.head_count_kv", Value: uint32(2)},
-		{Key: "llama.attention.layer_norm_rms_epsilon", Value: float32(1e-5)},
-		{Key: "llama.context_length", Value: uint32(256)},
-		{Key: "tokenizer.ggml.tokens", Value: []string{"a", "b", "c"}},
-	}
-	ts := []gguftest.Tensor{{Name: "token_embd.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 100}}}
-	for _, b := range []string{"blk.0.", "blk.1."} {
-		ts = append(ts,
-			gguftest.Tensor{Name: b + "attn_norm.weight", Type: gguftest.TF32, Dims: []uint64{64}},
-			gguftest.Tensor{Name: b + "attn_q.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 64}},
-			gguftest.Tensor{Name: b + "attn_k.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 32}},
-			gguftest.Tensor{Name: b + "attn_v.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 32}},
-			gguftest.Tensor{Name: b + "attn_output.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 64}},
-			gguftest.Tensor{Name: b + "ffn_norm.weight", Type: gguftest.TF32, Dims: []uint64{64}},
-			gguftest.Tensor{Name: b + "ffn_gate.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 160}},
-			gguftest.Tensor{Name: b + "ffn_up.weight", Type: gguftest.TQ8_0, Dims: []uint64{64, 160}},
-			gguftest.Tensor{Name: b + "ffn_down.weight", Type: gguftest.TF16, Dims: []uint64{160, 64}})
-	}
-	ts = append(ts, gguftest.Tensor{Name: "output_norm.weight", Type: gguftest.TF32, Dims: []uint64{64}})
-	return kvs, ts
-}
+func tinyLlama() ([]gguftest.KV, []gguftest.Tensor) { return gguftest.TinyLlama() }
 
 func TestReadFile(t *testing.T) {
 	kvs, ts := tinyLlama()

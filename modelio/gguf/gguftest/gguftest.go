@@ -168,3 +168,35 @@ func WriteBytes(tb testing.TB, path string, prefix []byte, size int64) {
 		}
 	}
 }
+
+// TinyLlama is the metadata and tensors of a two-layer Llama (hidden 64, 4 heads, 2 KV heads, MLP 160,
+// vocabulary 100, tied embeddings) in GGUF form, Q8_0 with F32 norms.
+func TinyLlama() ([]KV, []Tensor) {
+	kvs := []KV{
+		{Key: "general.architecture", Value: "llama"},
+		{Key: "general.file_type", Value: uint32(7)}, // MOSTLY_Q8_0
+		{Key: "llama.block_count", Value: uint32(2)},
+		{Key: "llama.embedding_length", Value: uint32(64)},
+		{Key: "llama.feed_forward_length", Value: uint32(160)},
+		{Key: "llama.attention.head_count", Value: uint32(4)},
+		{Key: "llama.attention.head_count_kv", Value: uint32(2)},
+		{Key: "llama.attention.layer_norm_rms_epsilon", Value: float32(1e-5)},
+		{Key: "llama.context_length", Value: uint32(256)},
+		{Key: "tokenizer.ggml.tokens", Value: []string{"a", "b", "c"}},
+	}
+	ts := []Tensor{{Name: "token_embd.weight", Type: TQ8_0, Dims: []uint64{64, 100}}}
+	for _, b := range []string{"blk.0.", "blk.1."} {
+		ts = append(ts,
+			Tensor{Name: b + "attn_norm.weight", Type: TF32, Dims: []uint64{64}},
+			Tensor{Name: b + "attn_q.weight", Type: TQ8_0, Dims: []uint64{64, 64}},
+			Tensor{Name: b + "attn_k.weight", Type: TQ8_0, Dims: []uint64{64, 32}},
+			Tensor{Name: b + "attn_v.weight", Type: TQ8_0, Dims: []uint64{64, 32}},
+			Tensor{Name: b + "attn_output.weight", Type: TQ8_0, Dims: []uint64{64, 64}},
+			Tensor{Name: b + "ffn_norm.weight", Type: TF32, Dims: []uint64{64}},
+			Tensor{Name: b + "ffn_gate.weight", Type: TQ8_0, Dims: []uint64{64, 160}},
+			Tensor{Name: b + "ffn_up.weight", Type: TQ8_0, Dims: []uint64{64, 160}},
+			Tensor{Name: b + "ffn_down.weight", Type: TF16, Dims: []uint64{160, 64}})
+	}
+	ts = append(ts, Tensor{Name: "output_norm.weight", Type: TF32, Dims: []uint64{64}})
+	return kvs, ts
+}
