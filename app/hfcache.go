@@ -114,7 +114,7 @@ func usable(dir string) bool {
 		return false
 	}
 	for _, e := range entries {
-		if n := e.Name(); n == "config.json" || strings.HasSuffix(n, ".safetensors") {
+		if n := e.Name(); n == "config.json" || strings.HasSuffix(n, ".safetensors") || strings.HasSuffix(n, ".gguf") {
 			return true
 		}
 	}

@@ -122,6 +122,11 @@ func precheck(m *modelio.Model) problem {
 			what: m.Name + " was read from the Hugging Face Hub by its headers only: its weights are not on this machine.",
 			next: "Download it (hf download " + strings.TrimPrefix(strings.SplitN(m.Path, "@", 2)[0], "hf:") + "), then open its folder and press Run.",
 		}
+	case m.ComputeError() != nil:
+		return problem{
+			what: m.ComputeError().Error() + ".",
+			next: "Open the full-precision safetensors folder of the same model to run importance.",
+		}
 	case !m.HasWeights():
 		return problem{
 			what: "There are no weights in " + m.Path + ": the folder has no .safetensors files.",

@@ -196,7 +196,7 @@ func (w *Window) fileDialog(add bool) {
 		r.Close() // modelio reads the file itself (the headers through mmap)
 		w.open([]string{path}, add)
 	}, w.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".safetensors"}))
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".safetensors", ".gguf"}))
 	w.startIn(d)
 	d.Resize(dialogSize(w.win))
 	d.Show()

@@ -344,6 +344,13 @@ func (p *factsPanel) show(m *modelio.Model, comparing bool) {
 	if s := f.Memory.Stored; s != nil {
 		rows = append(rows, key("stored"), value(s.Human))
 	}
+	if q := f.Quantization; q != nil {
+		rows = append(rows, key("quantized"), value(q.Summary()),
+			key("bits/weight"), value(strconv.FormatFloat(q.BitsPerWeight, 'f', 2, 64)))
+		if len(q.Skipped) > 0 {
+			rows = append(rows, key("kept full"), wrapped(strings.Join(q.Skipped, ", ")))
+		}
+	}
 	p.box.Add(container.New(layout.NewFormLayout(), rows...))
 
 	if len(f.PruningHints) > 0 {

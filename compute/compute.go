@@ -174,6 +174,9 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 		return nil, nil, nil, fmt.Errorf("%s: model_type %q has no forward pass in Layerscope (it runs %s)",
 			m.Name, m.Spec.Family, strings.Join(Families(), ", "))
 	}
+	if err := m.ComputeError(); err != nil {
+		return nil, nil, nil, err
+	}
 	if !m.HasWeights() {
 		return nil, nil, nil, fmt.Errorf("%s: no weights (.safetensors files) to compute with", m.Name)
 	}

@@ -2,6 +2,7 @@ package compute
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/gguf/gguftest"
+	"github.com/layerscope/layerscope/modelio/quant/quanttest"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
 )
 
@@ -25,6 +28,24 @@ func TestBadInput(t *testing.T) {
 	weightstest.WriteFile(t, filepath.Join(unknown, "model.safetensors"), []weightstest.Spec{
 		weightstest.T("rwkv.embeddings.weight", "F32", 32, 16), weightstest.T("rwkv.blocks.0.ln1.weight", "F32", 16)})
 	generic, err := modelio.Open(unknown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GGUF files and quantized checkpoints open, and cannot run.
+	ggufPath := filepath.Join(t.TempDir(), "tiny.gguf")
+	kvs, ts := gguftest.TinyLlama()
+	gguftest.Write(t, ggufPath, kvs, ts)
+	ggufModel, err := modelio.Open(ggufPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quantized := t.TempDir()
+	qcfg := tinyLlamaConfig()
+	qcfg["quantization_config"] = map[string]any{"quant_method": "bitsandbytes", "load_in_8bit": true}
+	data, _ := json.Marshal(qcfg)
+	os.WriteFile(filepath.Join(quantized, "config.json"), data, 0o644)
+	quanttest.Specs(good.Spec.Root, quanttest.Layout{Method: "bnb8"}).Write(t, filepath.Join(quantized, "model.safetensors"))
+	int8Model, err := modelio.Open(quantized)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +65,8 @@ func TestBadInput(t *testing.T) {
 			"layer 2: model.layers.2.self_attn.q_proj.weight has shape [16 32], config.json implies [32 32]"},
 		{"family without forward pass", generic, [][]int{{1, 2}}, `model_type "rwkv" has no forward pass`},
 		{"no weights", gallery, tokens, "no weights"},
+		{"GGUF", ggufModel, tokens, "tiny is a GGUF file: Layerscope reads its architecture but does not compute with GGUF weights"},
+		{"quantized", int8Model, tokens, "holds bitsandbytes int8, 8-bit weights: Layerscope computes only with full-precision safetensors"},
 		{"no samples", good, nil, "no calibration samples"},
 		{"empty sample", good, [][]int{{1, 2}, {}}, "sample 1 is empty"},
 		{"id outside vocabulary", good, [][]int{{1, 64}}, "sample 0, token 1: id 64 is outside the vocabulary (vocab_size 64)"},

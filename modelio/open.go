@@ -19,6 +19,8 @@ import (
 	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/modelio/generic"
+	"github.com/layerscope/layerscope/modelio/gguf"
+	"github.com/layerscope/layerscope/modelio/quant"
 	"github.com/layerscope/layerscope/modelio/weights"
 )
 
@@ -44,6 +46,11 @@ type Model struct {
 	// not on this machine. Commit is the Hub commit it was read at.
 	Remote bool
 	Commit string
+	// Quant is how the weights are quantized (see quantized.go) (bitsandbytes, GPTQ, AWQ, or a GGUF file's types); nil
+	// for full-precision weights.
+	Quant *quant.Scheme
+	// GGUF is true when the model was read from a GGUF file (see gguf.go).
+	GGUF bool
 
 	// The fields below are set only on a pruned model from RemoveBlocks (see prune.go).
 
@@ -61,8 +68,9 @@ type Model struct {
 	sourceName  string // the opened model's Name, before the " − blocks ..." suffix
 }
 
-// Open opens path: a model folder, a config.json, a .safetensors file, a gallery name, or a model on
-// the Hugging Face Hub (hf:org/name, hf:org/name@revision, or its page's URL), read by its headers.
+// Open opens path: a model folder, a config.json, a .safetensors file, a .gguf file (or a folder
+// holding one), a gallery name, or a model on the Hugging Face Hub (hf:org/name, hf:org/name@revision,
+// or its page's URL), read by its headers.
 // Errors are one line naming the file and what is wrong. Nothing is ever written.
 func Open(path string) (*Model, error) {
 	if isHubRef(path) {
@@ -87,6 +95,8 @@ func Open(path string) (*Model, error) {
 	switch {
 	case strings.HasSuffix(path, ".safetensors"):
 		return openSafetensorsFile(path)
+	case gguf.IsGGUFName(path):
+		return openGGUF(path)
 	case strings.HasSuffix(path, ".json"):
 		m, err := openFolderWithConfig(filepath.Dir(path), path)
 		if err != nil {
@@ -94,7 +104,7 @@ func Open(path string) (*Model, error) {
 		}
 		return m, nil
 	}
-	return nil, fmt.Errorf("%s: not a model folder, config.json or .safetensors file", path)
+	return nil, fmt.Errorf("%s: not a model folder, config.json, .safetensors or .gguf file", path)
 }
 
 func openGallery(e gallery.Entry) (*Model, error) {
@@ -129,6 +139,14 @@ func openFolderWithConfig(dir, cfgPath string) (*Model, error) {
 	ws, err := weights.ReadFolder(dir)
 	if err != nil {
 		return nil, err
+	}
+	if ws == nil {
+		// A folder of GGUF files (an Ollama export, a llama.cpp download) and no safetensors.
+		if p, found, err := gguf.FindInFolder(dir); err != nil {
+			return nil, err
+		} else if found {
+			return openGGUF(p)
+		}
 	}
 	if cfgPath == "" {
 		m.Path = dir
@@ -177,11 +195,16 @@ func describe(m *Model) (*Model, error) {
 			return nil, fmt.Errorf("%s: model_type %q is not a family Layerscope knows (%s), and there are no weights to describe it from",
 				m.Config.Path, modelType, strings.Join(arch.ModelTypes(), ", "))
 		}
-		spec, err := generic.Build(m.Config, m.Weights)
+		q, err := m.readQuant()
+		if err != nil {
+			return nil, err
+		}
+		spec, err := generic.Build(m.Config, q.Logical(m.Weights))
 		if err != nil {
 			return nil, err
 		}
 		m.Spec, m.Generic = spec, true
+		m.takeQuant(q, spec.Root)
 	} else {
 		spec, err := fam.Build(m.Config)
 		if err != nil {
@@ -192,8 +215,17 @@ func describe(m *Model) (*Model, error) {
 			m.Warnings = append(m.Warnings, fmt.Sprintf("config.json names %s; Layerscope shows %s, the causal-LM class of %s", want[0], spec.Root.Class, modelType))
 		}
 		if m.Weights != nil {
-			w, placed := arch.Reconcile(spec.Root, m.lookup)
+			q, err := m.readQuant()
+			if err != nil {
+				return nil, err
+			}
+			q.Prepare(spec.Root)
+			w, placed := arch.Reconcile(spec.Root, q.Lookup(m.lookup))
 			m.Warnings = append(m.Warnings, w...)
+			for _, name := range q.Placed() {
+				placed[name] = true
+			}
+			m.takeQuant(q, spec.Root)
 			m.Warnings = append(m.Warnings, unplaced(m.Weights, placed, spec.Root.Class)...)
 		}
 	}
@@ -293,6 +325,7 @@ func (m *Model) Facts() *facts.Facts {
 		}
 	}
 	f := facts.Compute(m.Name, m.Spec, m.Arch, stored, dtypes)
+	f.Quantization = m.quantFacts(stored, f.Parameters.Total)
 	f.Warnings = append(f.Warnings, m.Warnings...)
 	return f
 }

@@ -111,6 +111,10 @@ type Module struct {
 	// Shape is the parameter an OpTensor leaf owns.
 	Shape []int64
 
+	// ReprExtra, when set, replaces the extra_repr its Op implies: a quantized layer whose class prints
+	// other attributes (AWQ's WQLinear_GEMM adds w_bit and group_size) or none ("QuantLinear()").
+	ReprExtra *string
+
 	// Attrs are attributes that transformers keeps but never prints (Gemma 3's sliding window, the
 	// attention type of a layer). The diagram shows them and they break folds there, not in the print.
 	Attrs map[string]string

@@ -79,6 +79,9 @@ func addIndent(s string, n int) string {
 }
 
 func extraRepr(m *Module) string {
+	if m.ReprExtra != nil {
+		return *m.ReprExtra
+	}
 	switch m.Op {
 	case OpLinear:
 		return "in_features=" + itoa(m.In) + ", out_features=" + itoa(m.Out) + ", bias=" + pyBool(m.Bias)

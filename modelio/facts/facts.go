@@ -9,6 +9,8 @@
 package facts
 
 import (
+	"strconv"
+
 	"github.com/layerscope/layerscope/modelio/arch"
 )
 
@@ -26,6 +28,9 @@ type Facts struct {
 
 	Parameters Parameters `json:"parameters"`
 	Memory     Memory     `json:"memory"`
+	// Quantization is how the stored weights are quantized; null for full-precision weights and for
+	// a model opened without weights. The caller fills it in (Model.Facts).
+	Quantization *Quantization `json:"quantization"`
 
 	// Characteristics are the architecture's traits in a fixed order (see docs/FACTS_JSON.md for the
 	// keys); a trait that does not apply (no sliding window, no experts) is left out, never empty.
@@ -89,6 +94,37 @@ type Stored struct {
 	Human string `json:"human"`
 	// DTypes counts the tensors of each safetensors dtype ("BF16": 147).
 	DTypes map[string]int64 `json:"dtypes"`
+}
+
+// Quantization describes quantized weights: a bitsandbytes, GPTQ or AWQ checkpoint, or a GGUF file.
+type Quantization struct {
+	Method string `json:"method"` // "bitsandbytes", "gptq", "awq", "gguf"
+	Format string `json:"format"` // "nf4", "fp4", "int8", "gemm", or GGUF's file type "Q4_K_M"
+	// Bits is the width of one quantized element; 0 where tensors mix types (GGUF).
+	Bits int `json:"bits"`
+	// GroupSize is how many weights share one scale (bitsandbytes' blocksize, GPTQ/AWQ group_size);
+	// 0 when there is none or it varies.
+	GroupSize int `json:"group_size"`
+	// BitsPerWeight is the stored bytes × 8 over the parameter count, scales and full-precision
+	// tensors included, to two decimals.
+	BitsPerWeight float64 `json:"bits_per_weight"`
+	// Skipped are the linear layers kept in full precision, layer indices shown as N ("lm_head").
+	Skipped []string `json:"skipped"`
+}
+
+// Summary is the method in a few words: "bitsandbytes nf4, 4-bit, groups of 64", "gguf Q4_K_M".
+func (q *Quantization) Summary() string {
+	text := q.Method
+	if q.Format != "" {
+		text += " " + q.Format
+	}
+	if q.Bits > 0 {
+		text += ", " + strconv.Itoa(q.Bits) + "-bit"
+	}
+	if q.GroupSize > 0 {
+		text += ", groups of " + strconv.Itoa(q.GroupSize)
+	}
+	return text
 }
 
 // Characteristic is one trait of the architecture, as a row of the key-facts panel.

@@ -291,6 +291,7 @@ func TestJSONKeys(t *testing.T) {
 	spec := build(t, "meta-llama__Llama-3.2-1B", nil)
 	f := facts.Compute("Llama-3.2-1B", spec, describe(spec), 2471628800, map[string]int64{"BF16": 146})
 	f.Warnings = append(f.Warnings, "a warning")
+	f.Quantization = &facts.Quantization{Method: "bitsandbytes", Format: "nf4", Bits: 4, GroupSize: 64, BitsPerWeight: 4.52, Skipped: []string{"lm_head"}}
 	data, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)
@@ -310,6 +311,8 @@ func TestJSONKeys(t *testing.T) {
 		"memory.bf16.human", "memory.int8", "memory.int8.bytes", "memory.int8.human", "memory.int4",
 		"memory.int4.bytes", "memory.int4.human", "memory.stored", "memory.stored.bytes", "memory.stored.human",
 		"memory.stored.dtypes",
+		"quantization", "quantization.method", "quantization.format", "quantization.bits", "quantization.group_size",
+		"quantization.bits_per_weight", "quantization.skipped",
 		"characteristics", "characteristics[].key", "characteristics[].value", "characteristics[].explanation",
 		"pruning_hints", "pruning_hints[].kind", "pruning_hints[].text",
 		"warnings",

@@ -83,6 +83,13 @@ func (f *Facts) Text() string {
 		}
 		add("  stored", text)
 	}
+	if q := f.Quantization; q != nil {
+		text := q.Summary() + fmt.Sprintf(", %.2f bits per weight", q.BitsPerWeight)
+		add("  quantized", text)
+		if len(q.Skipped) > 0 {
+			add("  kept full", strings.Join(q.Skipped, ", "))
+		}
+	}
 
 	if len(f.Characteristics) > 0 {
 		blank()

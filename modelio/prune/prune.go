@@ -65,6 +65,9 @@ func Write(m *modelio.Model, remove []int, dst string, progress func(done, total
 	if m == nil || m.Spec == nil {
 		return errors.New("prune: no model")
 	}
+	if m.GGUF || m.Quant != nil {
+		return fmt.Errorf("%s: Layerscope writes pruned copies of full-precision safetensors only, not of GGUF or quantized weights", m.Name)
+	}
 	if !m.HasWeights() {
 		return fmt.Errorf("%s has no weights (a gallery model or a config.json alone): there is nothing to copy; open a model folder with .safetensors files", m.Name)
 	}

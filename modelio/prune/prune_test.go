@@ -14,6 +14,7 @@ import (
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/gguf/gguftest"
 	"github.com/layerscope/layerscope/modelio/prune"
 	"github.com/layerscope/layerscope/modelio/weights"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
@@ -423,6 +424,13 @@ func TestWriteRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := t.TempDir()
+	ggufPath := filepath.Join(t.TempDir(), "tiny.gguf")
+	kvs, ts := gguftest.TinyLlama()
+	gguftest.Write(t, ggufPath, kvs, ts)
+	ggufModel, err := modelio.Open(ggufPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	link := filepath.Join(base, "link")
 	if err := os.Symlink(src, link); err != nil {
 		t.Fatal(err)
@@ -441,6 +449,7 @@ func TestWriteRefuses(t *testing.T) {
 		want   string
 	}{
 		{"gallery", gallery, []int{1}, filepath.Join(base, "g"), "has no weights"},
+		{"GGUF", ggufModel, []int{1}, filepath.Join(base, "g"), "writes pruned copies of full-precision safetensors only"},
 		{"source", m, []int{1}, src, "is the model's own folder"},
 		{"source respelled", m, []int{1}, filepath.Join(src, "..", filepath.Base(src)), "is the model's own folder"},
 		{"source by link", m, []int{1}, link, "is the model's own folder"},
