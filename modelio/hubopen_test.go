@@ -11,6 +11,7 @@ import (
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/arch"
+	"github.com/layerscope/layerscope/modelio/gguf/gguftest"
 	"github.com/layerscope/layerscope/modelio/hub"
 	"github.com/layerscope/layerscope/modelio/hub/hubtest"
 	"github.com/layerscope/layerscope/modelio/weights/weightstest"
@@ -156,5 +157,43 @@ func TestOpenHubNames(t *testing.T) {
 	}
 	if p, err := modelio.RemoveBlocks(m, []int{1}); err != nil || p.HasWeights() {
 		t.Errorf("pruned Hub model: %v, weights here %v", err, p != nil && p.HasWeights())
+	}
+}
+
+// A GGUF repository on the Hub opens by one file's header, read by range requests, and is described
+// as the same file opened from disk; of several quantizations, Q4_K_M is read.
+func TestOpenHubGGUF(t *testing.T) {
+	dir := snapshotFolder(t, "org/tiny-GGUF")
+	kvs, tensors := gguftest.TinyLlama()
+	gguftest.Write(t, filepath.Join(dir, "tiny-Q4_K_M.gguf"), kvs, tensors)
+	gguftest.Write(t, filepath.Join(dir, "tiny-Q8_0.gguf"), kvs, tensors)
+	gguftest.Write(t, filepath.Join(dir, "tiny-f16-00001-of-00002.gguf"), kvs, tensors)
+	local, err := modelio.Open(filepath.Join(dir, "tiny-Q4_K_M.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := hubtest.New(t)
+	s.Add("org/tiny-GGUF", dir, hubCommit)
+	s.Setenv(t, "hf_secret")
+	remote, err := modelio.Open("hf:org/tiny-GGUF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CheckHeadersOnly(t)
+	if !remote.Remote || !remote.GGUF || remote.Commit != hubCommit {
+		t.Errorf("Remote %v, GGUF %v, Commit %q; want a remote GGUF model at %s", remote.Remote, remote.GGUF, remote.Commit, hubCommit)
+	}
+	if !strings.HasSuffix(remote.Path, "/tiny-Q4_K_M.gguf") {
+		t.Errorf("Path %q: want the Q4_K_M file", remote.Path)
+	}
+	if got, want := arch.Repr(remote.Spec.Root), arch.Repr(local.Spec.Root); got != want {
+		t.Errorf("tree from the Hub:\n%s\nfrom disk:\n%s", got, want)
+	}
+	if !reflect.DeepEqual(remote.Arch, local.Arch) {
+		t.Errorf("architecture from the Hub differs from the file's:\n%+v\n%+v", remote.Arch, local.Arch)
+	}
+	if remote.HasWeights() {
+		t.Error("a model read from the Hub claims its weights are on this machine")
 	}
 }
