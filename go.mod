@@ -12,6 +12,7 @@ require (
 	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	github.com/x448/float16 v0.8.4
 	golang.org/x/image v0.26.0
+	golang.org/x/net v0.43.0
 	golang.org/x/sys v0.39.0
 	golang.org/x/text v0.28.0
 	k8s.io/klog/v2 v2.130.1
@@ -56,7 +57,6 @@ require (
 	golang.org/x/crypto v0.41.0 // indirect
 	golang.org/x/exp v0.0.0-20250819193227-8b4c13bb791b // indirect
 	golang.org/x/mod v0.27.0 // indirect
-	golang.org/x/net v0.43.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
 	golang.org/x/term v0.38.0 // indirect
 	golang.org/x/tools v0.36.0 // indirect

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpproxy"
 	"io"
 	"net"
 	"net/http"
@@ -96,11 +97,14 @@ func envTrue(name string) bool {
 	return false
 }
 
-// newHTTPClient is Go's default transport (HTTP/2, keep-alive, the proxy from the environment through
-// http.ProxyFromEnvironment) with redirects left to the caller.
+// newHTTPClient is Go's default transport (HTTP/2, keep-alive) with redirects left to the caller and
+// the proxy that HTTPS_PROXY, HTTP_PROXY and NO_PROXY name when the client is made. x/net's httpproxy
+// reads them as http.ProxyFromEnvironment does, but each time it is asked rather than once per process,
+// so a proxy set after the first request is still used (and a test can set one).
 func newHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = http.ProxyFromEnvironment
+	proxy := httpproxy.FromEnvironment().ProxyFunc()
+	t.Proxy = func(r *http.Request) (*url.URL, error) { return proxy(r.URL) }
 	t.ResponseHeaderTimeout = DefaultTimeout
 	return &http.Client{
 		Transport:     t,
