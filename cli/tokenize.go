@@ -50,7 +50,10 @@ func runTokenize(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ids := tok.Encode(text, !*plain)
+	ids, err := tok.Encode(text, !*plain)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		if ids == nil {
 			ids = []int{}

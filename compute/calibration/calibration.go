@@ -37,7 +37,10 @@ func Cut(tok *tokenizer.Tokenizer, text string, samples, seqLen int) ([][]int, e
 	if body < 1 {
 		return nil, fmt.Errorf("--seq-len %d leaves no room after the %d special tokens", seqLen, len(prefix))
 	}
-	ids := tok.Encode(text, false)
+	ids, err := tok.Encode(text, false)
+	if err != nil {
+		return nil, err
+	}
 	if need := samples * body; len(ids) < need {
 		return nil, fmt.Errorf("the calibration text gives %d tokens, and %d samples of %d need %d: give a longer text or fewer samples",
 			len(ids), samples, seqLen, need+samples*len(prefix))
