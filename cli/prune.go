@@ -50,6 +50,9 @@ func runPrune(env *Env, args []string) error {
 		_, err := fmt.Fprintln(env.Stdout, "nothing written (--dry-run)")
 		return err
 	}
+	for _, s := range prune.Skipped(m) {
+		fmt.Fprintln(env.Stderr, "warning: "+s)
+	}
 	bar := newProgressBar(env.Stderr)
 	err = prune.Write(m, remove, *out, func(done, total int) { bar.update(done>>20, total>>20, "MiB") })
 	bar.done()
