@@ -16,6 +16,7 @@ import (
 	"github.com/layerscope/layerscope/compute"
 	"github.com/layerscope/layerscope/compute/calibration"
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/printable"
 )
 
 // runImportance scores every decoder block of a model on calibration text (see docs/IMPORTANCE_JSON.md).
@@ -92,7 +93,7 @@ func runImportance(env *Env, args []string) error {
 		}
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintln(env.Stderr, "note: "+n)
+		fmt.Fprintln(env.Stderr, "note: "+printable.String(n))
 	}
 	if *asJSON {
 		rep := compute.NewReport(res)
@@ -219,7 +220,7 @@ func printImportance(w io.Writer, r *compute.Result) error {
 	}
 	tps := float64(r.Tokens) / r.Elapsed.Seconds()
 	_, err := fmt.Fprintf(w, "%s on %s (%s, %s): %d samples × %d tokens, %d tokens in %s (%.0f tokens/s); NLL %.4f over %d positions\n",
-		r.Model, r.Device, r.Backend, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Round(time.Millisecond), tps, r.NLL, r.NLLTokens)
+		printable.String(r.Model), r.Device, r.Backend, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Round(time.Millisecond), tps, r.NLL, r.NLLTokens)
 	return err
 }
 

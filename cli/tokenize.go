@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/tokenizer"
 )
 
@@ -84,10 +85,9 @@ func loadTokenizer(model string) (*tokenizer.Tokenizer, error) {
 	return tokenizer.Load(dir)
 }
 
-// visible shows a piece with its spaces and control characters readable: "·the", "\n".
+// visible shows a piece with its spaces and control characters readable: "·the", "\n", "\x1b".
 func visible(piece string) string {
-	r := strings.NewReplacer(" ", "·", "\n", `\n`, "\t", `\t`, "\r", `\r`)
-	return r.Replace(piece)
+	return printable.String(strings.ReplaceAll(piece, " ", "·"))
 }
 
 func unwrapPath(err error) error {

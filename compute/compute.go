@@ -185,7 +185,7 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(m.Weights)
+	st, err := openStore(m.Weights, m.TensorName)
 	if err != nil {
 		return nil, nil, nil, err
 	}

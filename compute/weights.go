@@ -19,11 +19,14 @@ import (
 type store struct {
 	set  *weights.Set
 	maps map[string]mmap.MMap
+	// tensorName maps a module-tree name to the checkpoint's (modelio.Model.TensorName); nil: as is.
+	tensorName func(string) string
 }
 
 // openStore maps every file of set. Close releases the maps; views handed out before become invalid.
-func openStore(set *weights.Set) (*store, error) {
-	s := &store{set: set, maps: map[string]mmap.MMap{}}
+// tensorName is how the checkpoint names a module-tree parameter (modelio.Model.TensorName).
+func openStore(set *weights.Set, tensorName func(string) string) (*store, error) {
+	s := &store{set: set, maps: map[string]mmap.MMap{}, tensorName: tensorName}
 	for _, path := range set.Files {
 		f, err := os.Open(path)
 		if err != nil {
