@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func Run(t *testing.T, lim Limits, body func(t *testing.T)) {
 	defer cancel()
 	// The shell sets the limit and then becomes the test binary, which runs this one test.
 	script := fmt.Sprintf(`ulimit -v %d && exec "$0" -test.run="$1" -test.count=1 -test.v`, lim.MemoryMiB*1024)
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script, os.Args[0], regexpQuote(t.Name()))
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script, os.Args[0], runPattern(t.Name()))
 	cmd.Env = append(os.Environ(), childEnv+"="+t.Name(), "GOMAXPROCS=2")
 	out, err := cmd.CombinedOutput()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -58,36 +59,11 @@ func Run(t *testing.T, lim Limits, body func(t *testing.T)) {
 	}
 }
 
-// regexpQuote quotes a test name (which holds / for subtests) for -test.run, level by level.
-func regexpQuote(name string) string {
-	out := make([]byte, 0, len(name))
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c != '/' && !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			out = append(out, '\\')
-		}
-		out = append(out, c)
+// runPattern is the -test.run pattern of exactly the test name (subtests hold / between levels).
+func runPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
 	}
-	// -test.run matches each level with its own anchored pattern.
-	s := string(out)
-	res := ""
-	for i, part := range splitSlash(s) {
-		if i > 0 {
-			res += "/"
-		}
-		res += "^" + part + "$"
-	}
-	return res
-}
-
-func splitSlash(s string) []string {
-	var parts []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			parts = append(parts, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, s[start:])
+	return strings.Join(parts, "/")
 }
