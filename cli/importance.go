@@ -17,6 +17,7 @@ import (
 	"github.com/layerscope/layerscope/compute/calibration"
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/printable"
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // runImportance scores every decoder block of a model on calibration text (see docs/IMPORTANCE_JSON.md).
@@ -55,6 +56,12 @@ func runImportance(env *Env, args []string) error {
 	if *repeat < 1 {
 		return errUsage{"importance: --repeat must be 1 or more"}
 	}
+	if *samples < 1 || *samples > calibration.MaxSamples {
+		return errUsage{fmt.Sprintf("importance: --samples must be between 1 and %d, got %d", calibration.MaxSamples, *samples)}
+	}
+	if *seqLen < 2 || *seqLen > calibration.MaxSeqLen {
+		return errUsage{fmt.Sprintf("importance: --seq-len must be between 2 and %d, got %d", calibration.MaxSeqLen, *seqLen)}
+	}
 
 	m, err := modelio.Open(path)
 	if err != nil {
@@ -83,6 +90,9 @@ func runImportance(env *Env, args []string) error {
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("interrupted: no scores written")
+			}
+			if *tokensFile != "" && errors.Is(err, compute.ErrBadSamples) {
+				return fmt.Errorf("%s: %v", *tokensFile, err)
 			}
 			return err
 		}
@@ -121,9 +131,9 @@ func backendOption(s string) string {
 // tokenizer (as the app's compute panel does).
 func calibrationTokens(m *modelio.Model, tokensFile, textFile string, samples, seqLen int) ([][]int, error) {
 	if tokensFile != "" {
-		data, err := os.ReadFile(tokensFile)
+		data, err := safefile.ReadFile(tokensFile, safefile.MaxTokenizerBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", tokensFile, unwrapPath(err))
+			return nil, err
 		}
 		tokens, err := calibration.ParseTokens(data)
 		if err != nil {
@@ -140,9 +150,9 @@ func calibrationTokens(m *modelio.Model, tokensFile, textFile string, samples, s
 	}
 	text := calibration.Default()
 	if textFile != "" {
-		data, err := os.ReadFile(textFile)
+		data, err := safefile.ReadFile(textFile, safefile.MaxTokenizerBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", textFile, unwrapPath(err))
+			return nil, err
 		}
 		text = string(data)
 	}

@@ -183,7 +183,7 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 	}
 	in, err := newBatch(tokens, p.hyper.Vocab, p.hyper.MaxPositions)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, fmt.Errorf("%s: %w", m.Name, err)
 	}
 	st, err := openStore(m.Weights, m.TensorName)
 	if err != nil {
@@ -195,6 +195,16 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 	}
 	return p, st, in, nil
 }
+
+// ErrBadSamples marks an error in the calibration samples themselves (an id outside the vocabulary,
+// a sample longer than the model's positions), so a caller can name the file they came from.
+var ErrBadSamples = errors.New("bad calibration samples")
+
+// samplesError is an error of the samples; it wraps ErrBadSamples.
+type samplesError struct{ msg string }
+
+func (e samplesError) Error() string        { return e.msg }
+func (e samplesError) Is(target error) bool { return target == ErrBadSamples }
 
 // batch is the calibration input, right-padded to the longest sample.
 type batch struct {
@@ -210,19 +220,19 @@ type batch struct {
 
 func newBatch(samples [][]int, vocab, maxPos int) (*batch, error) {
 	if len(samples) == 0 {
-		return nil, errors.New("no calibration samples: the text or token list is empty")
+		return nil, samplesError{"no calibration samples: the text or token list is empty"}
 	}
 	b := &batch{batch: len(samples)}
 	for i, s := range samples {
 		if len(s) == 0 {
-			return nil, fmt.Errorf("sample %d is empty", i)
+			return nil, samplesError{fmt.Sprintf("sample %d is empty", i)}
 		}
 		if maxPos > 0 && len(s) > maxPos {
-			return nil, fmt.Errorf("sample %d has %d tokens, more than max_position_embeddings (%d)", i, len(s), maxPos)
+			return nil, samplesError{fmt.Sprintf("sample %d has %d tokens, more than max_position_embeddings (%d)", i, len(s), maxPos)}
 		}
 		for j, id := range s {
 			if id < 0 || id >= vocab {
-				return nil, fmt.Errorf("sample %d, token %d: id %d is outside the vocabulary (vocab_size %d)", i, j, id, vocab)
+				return nil, samplesError{fmt.Sprintf("sample %d, token %d: id %d is outside the vocabulary (vocab_size %d)", i, j, id, vocab)}
 			}
 		}
 		b.seq = max(b.seq, len(s))

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/edsrzf/mmap-go"
 	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/weights"
 	"github.com/x448/float16"
 )
@@ -79,6 +81,49 @@ func (s *store) raw(name string) (*weights.Tensor, []byte, error) {
 	}
 	return t, m[t.Offset : t.Offset+t.Size : t.Offset+t.Size], nil
 }
+
+// guard runs read, which reads the mapped bytes of tensor name, and turns a fault into an error: a
+// file truncated by another program after it was mapped makes reads past its new end SIGBUS, which
+// would otherwise crash the whole process with a goroutine dump (the header reader guards the same
+// way). SetPanicOnFault holds for the calling goroutine only, so every goroutine that touches the map
+// goes through here.
+func (s *store) guard(name string, read func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			file := "the weights"
+			if t, ok := s.set.Tensors[name]; ok {
+				file = t.File
+			}
+			err = fmt.Errorf("%s: the file changed or became unreadable while tensor %s was read (truncated by another program?)",
+				printable.String(file), printable.String(name))
+		}
+	}()
+	return read()
+}
+
+// touch reads one byte of every page of b under guard, so a zero-copy view handed to the device
+// backend's C code has its pages in memory, and a truncated file is an error here rather than a fault
+// in C, which no Go code can recover.
+func (s *store) touch(name string, b []byte) error {
+	return s.guard(name, func() error {
+		var sum byte
+		for i := 0; i < len(b); i += 4096 { // the smallest page size in use
+			sum += b[i]
+		}
+		if len(b) > 0 {
+			sum += b[len(b)-1]
+		}
+		touched = sum
+		return nil
+	})
+}
+
+// touched keeps touch's reads from being optimised away.
+var touched byte
 
 // elemBytes is the size of one element of the float dtypes Layerscope computes with.
 var elemBytes = map[string]int{"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
@@ -162,11 +207,10 @@ func (s *store) F32(name string, want []int) ([]float32, error) {
 		return nil, err
 	}
 	if v, ok := f32View(t.DType, b); ok {
-		return v, nil
+		return v, s.touch(name, b)
 	}
 	out := make([]float32, t.Elements())
-	decodeF32(out, t.DType, b)
-	return out, nil
+	return out, s.guard(name, func() error { decodeF32(out, t.DType, b); return nil })
 }
 
 // decodeF32 converts the little-endian elements of b, of dtype, into dst (len(dst) elements).
@@ -215,10 +259,12 @@ func (s *store) fill(name string, want []int, dst any) error {
 	if err != nil {
 		return err
 	}
-	if err := convertInto(t.DType, b, int(t.Elements()), dst); err != nil {
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	return nil
+	return s.guard(name, func() error {
+		if err := convertInto(t.DType, b, int(t.Elements()), dst); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		return nil
+	})
 }
 
 // convertInto converts the first n elements of b, of dtype, into dst.
@@ -297,14 +343,16 @@ func (s *store) rows(name string, width int, ids []int, dst []float32) error {
 		return fmt.Errorf("%s has shape %v, config.json implies [%d %d]", name, t.Shape, t.Shape[0], width)
 	}
 	eb := elemBytes[t.DType]
-	for i, id := range ids {
-		if id < 0 || int64(id) >= t.Shape[0] {
-			return fmt.Errorf("token id %d is outside %s's %d rows", id, name, t.Shape[0])
+	return s.guard(name, func() error {
+		for i, id := range ids {
+			if id < 0 || int64(id) >= t.Shape[0] {
+				return fmt.Errorf("token id %d is outside %s's %d rows", id, name, t.Shape[0])
+			}
+			row := b[id*width*eb : (id+1)*width*eb]
+			decodeF32(dst[i*width:(i+1)*width], t.DType, row)
 		}
-		row := b[id*width*eb : (id+1)*width*eb]
-		decodeF32(dst[i*width:(i+1)*width], t.DType, row)
-	}
-	return nil
+		return nil
+	})
 }
 
 func plainErr(err error) error {
