@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,7 +30,15 @@ func TestTruncatedMidRun(t *testing.T) {
 		}
 		path := filepath.Join(dir, "model.safetensors")
 		truncated := false
-		_, err = Run(context.Background(), m, randomTokens(2, 8, 64), Options{Backend: BackendCPU,
+		// One session for both runs, as the window keeps one: the failed run must leave it usable.
+		session := NewSession()
+		defer session.Close()
+		good := openRandom(t, tinyLlamaConfig(), "F32", nil, nil)
+		before, err := session.Run(context.Background(), good, randomTokens(2, 8, 64), Options{Backend: BackendCPU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = session.Run(context.Background(), m, randomTokens(2, 8, 64), Options{Backend: BackendCPU,
 			Progress: func(done, total int, msg string) {
 				if !truncated {
 					truncated = true
@@ -41,6 +50,13 @@ func TestTruncatedMidRun(t *testing.T) {
 		want := path + ": the file changed or became unreadable while tensor model.layers."
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Fatalf("got %v, want an error containing %q", err, want)
+		}
+		after, err := session.Run(context.Background(), good, randomTokens(2, 8, 64), Options{Backend: BackendCPU})
+		if err != nil {
+			t.Fatalf("the session after a failed run: %v", err)
+		}
+		if !slices.Equal(before.BI, after.BI) {
+			t.Errorf("the session after a failed run scores %v, before it %v", after.BI, before.BI)
 		}
 	})
 }

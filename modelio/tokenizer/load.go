@@ -193,8 +193,9 @@ func (n *tokenName) UnmarshalJSON(b []byte) error {
 }
 
 // maxVocab bounds token ids, so that a corrupt id cannot make Load allocate
-// gigabytes; the largest real vocabularies are around 262,144 (Gemma 3).
-const maxVocab = 1 << 24
+// gigabytes; the largest real vocabularies are around 262,144 (Gemma 3), and
+// config.json's vocab_size has the same limit (hfconfig.MaxVocab).
+const maxVocab = 1 << 22
 
 // build makes a Tokenizer from the bytes of tokenizer.json; errors do not
 // name the file, the caller does.
