@@ -9,7 +9,7 @@ DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-
 # Tests of the real window need a virtual display, its GL driver, screenshots and window listing.
 DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils
 FUZZTIME ?= 20s
-# The config.json and tokenizer.json loaders are fuzzed for less: their seeds cover less ground.
+# The config.json and tokenizer.json loaders get 10 s each, so make test fuzzes for under a minute.
 FUZZTIME_LOADERS ?= 10s
 
 .PHONY: run build test deps deps-test unit fuzz gui lint bench package clean
