@@ -14,6 +14,8 @@ import (
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/tokenizer"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // runTokenize shows how a model's tokenizer splits a text: one row per token with its id and piece,
@@ -37,9 +39,9 @@ func runTokenize(env *Env, args []string) error {
 	case *textFile != "" && len(rest) > 0:
 		return errUsage{"tokenize: give a STRING or --text FILE, not both"}
 	case *textFile != "":
-		data, err := os.ReadFile(*textFile)
+		data, err := safefile.ReadFile(*textFile, safefile.MaxTokenizerBytes)
 		if err != nil {
-			return fmt.Errorf("%s: %v", *textFile, unwrapPath(err))
+			return err
 		}
 		text = string(data)
 	case len(rest) == 1:

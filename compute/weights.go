@@ -13,6 +13,8 @@ import (
 	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/weights"
 	"github.com/x448/float16"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // store maps a model's safetensors files read-only and hands out tensor data converted to the compute
@@ -30,19 +32,14 @@ type store struct {
 func openStore(set *weights.Set, tensorName func(string) string) (*store, error) {
 	s := &store{set: set, maps: map[string]mmap.MMap{}, tensorName: tensorName}
 	for _, path := range set.Files {
-		f, err := os.Open(path)
+		f, info, err := safefile.Open(path) // a file swapped for a FIFO must not hang the run
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("%s: %v", path, plainErr(err))
+			return nil, err
 		}
-		info, err := f.Stat()
-		if err != nil || info.Size() == 0 {
+		if info.Size() == 0 {
 			f.Close()
-			if err == nil {
-				continue // an empty file holds no tensor data; a tensor pointing into it fails below
-			}
-			s.Close()
-			return nil, fmt.Errorf("%s: %v", path, plainErr(err))
+			continue // an empty file holds no tensor data; a tensor pointing into it fails below
 		}
 		m, err := mmap.Map(f, mmap.RDONLY, 0)
 		f.Close() // the map keeps its own reference to the file

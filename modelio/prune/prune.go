@@ -454,9 +454,9 @@ func writeSafetensors(path, src string, ts []*weights.Tensor, c *counter) error 
 		return fmt.Errorf("%s: %v", path, plain(err))
 	}
 	defer out.Close()
-	in, err := os.Open(src)
+	in, _, err := safefile.Open(src)
 	if err != nil {
-		return fmt.Errorf("%s: %v", src, plain(err))
+		return err
 	}
 	defer in.Close()
 	if _, err := out.Write(binary.LittleEndian.AppendUint64(nil, uint64(h.Len()))); err != nil {
@@ -520,9 +520,9 @@ func copyRange(out, in *os.File, off, n int64, c *counter) error {
 // readMetadata returns the __metadata__ of a safetensors file, with format "pt" added where it lacks
 // one: transformers refuses to load a safetensors file whose metadata has no format.
 func readMetadata(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, plain(err))
+		return nil, err
 	}
 	defer f.Close()
 	var n uint64
