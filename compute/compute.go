@@ -181,7 +181,7 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %v", m.Name, err)
 	}
-	in, err := newBatch(tokens, p.hyper.Vocab, p.hyper.MaxPositions)
+	in, err := newBatch(tokens, p.hyper.Vocab, p.hyper.MaxPositions, p.hidden)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", m.Name, err)
 	}
@@ -218,7 +218,12 @@ type batch struct {
 	hasTarget  []bool    // [batch·seq]: a real next token follows
 }
 
-func newBatch(samples [][]int, vocab, maxPos int) (*batch, error) {
+// maxActivation bounds a run's hidden state, samples × longest sample × hidden_size values, checked
+// before anything is sized from it: 2^31 values are 8 GiB in fp32 on the host and again on the device,
+// and 64 samples of 4,096 tokens of an 8,192-wide model fit.
+const maxActivation = 1 << 31
+
+func newBatch(samples [][]int, vocab, maxPos, hidden int) (*batch, error) {
 	if len(samples) == 0 {
 		return nil, samplesError{"no calibration samples: the text or token list is empty"}
 	}
@@ -236,6 +241,10 @@ func newBatch(samples [][]int, vocab, maxPos int) (*batch, error) {
 			}
 		}
 		b.seq = max(b.seq, len(s))
+	}
+	if float64(b.batch)*float64(b.seq)*float64(max(hidden, 1)) > maxActivation {
+		return nil, samplesError{fmt.Sprintf("%d samples of up to %d tokens make a hidden state of %.3g values at hidden_size %d: at most %d (use fewer or shorter samples)",
+			b.batch, b.seq, float64(b.batch)*float64(b.seq)*float64(hidden), hidden, maxActivation)}
 	}
 	n := b.batch * b.seq
 	b.tokens, b.keyMask, b.last = make([]int, n), make([]float32, n), make([]float32, n)

@@ -92,7 +92,12 @@ func guardPartial(tmp string) *partialGuard {
 		case sig := <-g.sigs:
 			g.mu.Lock() // never while the partial is being renamed into place
 			if !g.settled {
-				os.RemoveAll(g.tmp)
+				// The writer may create its next file while the folder is emptied: try again.
+				for range 10 {
+					if os.RemoveAll(g.tmp) == nil {
+						break
+					}
+				}
 				g.settled = true
 			}
 			signal.Stop(g.sigs)
