@@ -50,7 +50,7 @@ var sizeLimits = map[string]int64{
 // CheckSizes records an error in cfg for the first size over its limit (in key order, so the error
 // does not depend on map order), at the top level and in a nested text_config, and for a layer
 // count × expert count over MaxExpertLayers. It reads the raw numbers, so that 1e9 or 2^40 written as
-// a float is caught too. Families call nothing of this: modelio runs it before any family's Build.
+// a float is caught too. modelio.Open runs it before any family's Build, so no family needs to.
 func CheckSizes(cfg *config.Config) {
 	for _, c := range []*config.Config{cfg, cfg.Sub("text_config")} {
 		if c == nil {
