@@ -9,6 +9,8 @@ DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-
 # Tests of the real window need a virtual display, its GL driver, screenshots and window listing.
 DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils
 FUZZTIME ?= 20s
+# The config.json and tokenizer.json loaders get 10 s each, so make test fuzzes for under a minute.
+FUZZTIME_LOADERS ?= 10s
 
 .PHONY: run build test deps deps-test unit fuzz gui lint bench package clean
 
@@ -36,6 +38,8 @@ unit:
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReadHeader -fuzztime=$(FUZZTIME) ./modelio/weights
+	$(GO) test -run='^$$' -fuzz=FuzzOpenConfig -fuzztime=$(FUZZTIME_LOADERS) ./modelio
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME_LOADERS) ./modelio/tokenizer
 
 # gui starts the real app under Xvfb; LAYERSCOPE_REQUIRE_DISPLAY turns a missing display into a failure.
 gui:

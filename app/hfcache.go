@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // The local Hugging Face cache, as huggingface_hub lays it out:
@@ -84,7 +86,7 @@ func scanHFCache(hub string) []hfModel {
 // usable snapshot, else "".
 func pickSnapshot(repo string) string {
 	snaps := filepath.Join(repo, "snapshots")
-	if ref, err := os.ReadFile(filepath.Join(repo, "refs", "main")); err == nil {
+	if ref, err := safefile.ReadFile(filepath.Join(repo, "refs", "main"), 4096); err == nil { // a commit hash
 		if p := filepath.Join(snaps, strings.TrimSpace(string(ref))); usable(p) {
 			return p
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/layerscope/layerscope/compute/calibration"
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/facts"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // textSource is where the calibration text comes from.
@@ -74,9 +76,9 @@ func calibrationTokens(j job) ([][]int, error) {
 	text := calibration.Default()
 	switch j.source {
 	case textFile:
-		data, err := os.ReadFile(j.file)
+		data, err := safefile.ReadFile(j.file, safefile.MaxTokenizerBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", j.file, err)
+			return nil, err
 		}
 		if strings.EqualFold(filepath.Ext(j.file), ".json") {
 			tokens, err := calibration.ParseTokens(data)

@@ -11,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/layerscope/layerscope/internal/atomicfile"
 )
 
 // askSavePath asks for a folder, then a file name, checks the path and calls save with it.
@@ -86,25 +88,6 @@ func (w *Window) checkSavePath(dir, name, ext string) (string, error) {
 
 // writeFileAtomic writes a file through a temporary file beside it, renamed into place once complete,
 // so a failed export never leaves half a file (or an emptied old one) behind.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, write)
 }

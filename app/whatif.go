@@ -283,6 +283,7 @@ func (w *Window) savePruned(m *modelio.Model, remove []int, dst string) {
 				w.busyLabel.SetText(fmt.Sprintf("Saving %s… %d%%", filepath.Base(dst), 100*done/total))
 			}
 		}}
+		skipped := prune.Skipped(m)
 		err := prune.Write(m, remove, dst, func(done, total int) { pg.update(done, total, "") })
 		fyne.Do(func() {
 			defer w.loads.Done()
@@ -292,6 +293,9 @@ func (w *Window) savePruned(m *modelio.Model, remove []int, dst string) {
 				return
 			}
 			w.status.SetText("Saved the pruned copy to " + dst)
+			if len(skipped) > 0 {
+				w.banner.show(strings.Join(skipped, "; "))
+			}
 			w.open([]string{dst}, false)
 		})
 	}()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/render"
 	"github.com/layerscope/layerscope/widgets"
 )
@@ -547,6 +548,7 @@ func newBanner() *banner {
 }
 
 func (b *banner) show(msg string) {
+	msg = printable.String(msg) // names from model files must not break the line or drive a terminal
 	if b.log {
 		fmt.Fprintln(os.Stderr, "layerscope: "+msg)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/render"
 )
 
@@ -87,7 +88,8 @@ func report(env *Env, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(env.Stderr, "layerscope: %v\n", err)
+	// Errors quote names from model files: a terminal must not act on the escapes they may hold.
+	fmt.Fprintf(env.Stderr, "layerscope: %s\n", printable.String(err.Error()))
 	var u errUsage
 	if errors.As(err, &u) {
 		fmt.Fprintln(env.Stderr, "run 'layerscope help' for usage")
@@ -164,7 +166,7 @@ func runTree(env *Env, args []string) error {
 		}
 	}
 	warn(env, m)
-	_, err = fmt.Fprintln(env.Stdout, render.ModuleTree(root))
+	_, err = fmt.Fprintln(env.Stdout, printable.Lines(render.ModuleTree(root)))
 	return err
 }
 
@@ -185,13 +187,13 @@ func runFacts(env *Env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(f)
 	}
-	_, err = io.WriteString(env.Stdout, f.Text())
+	_, err = io.WriteString(env.Stdout, printable.Lines(f.Text()))
 	return err
 }
 
 func warn(env *Env, m *modelio.Model) {
 	for _, n := range m.Notes {
-		fmt.Fprintln(env.Stderr, "note: "+n)
+		fmt.Fprintln(env.Stderr, "note: "+printable.String(n))
 	}
 	const most = 12
 	for i, w := range m.Warnings {
@@ -199,7 +201,7 @@ func warn(env *Env, m *modelio.Model) {
 			fmt.Fprintf(env.Stderr, "warning: ... and %d more\n", len(m.Warnings)-most)
 			break
 		}
-		fmt.Fprintln(env.Stderr, "warning: "+w)
+		fmt.Fprintln(env.Stderr, "warning: "+printable.String(w))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/layerscope/layerscope/internal/atomicfile"
 	"github.com/layerscope/layerscope/render"
 )
 
@@ -73,26 +74,19 @@ func runDiagram(env *Env, args []string) error {
 // writeDiagram writes d to path through a temporary file beside it, so a failed export never leaves a
 // half-written picture where a good one was.
 func writeDiagram(d *render.Diagram, path, ext string, scale float64) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("%s: %v", path, plainErr(err))
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
-	bw := bufio.NewWriter(tmp)
-	if ext == ".svg" {
-		err = d.SVG(bw)
-	} else {
-		err = d.PNG(bw, scale)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		var err error
+		if ext == ".svg" {
+			err = d.SVG(bw)
+		} else {
+			err = d.PNG(bw, scale)
+		}
+		if err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, plainErr(err))
 	}

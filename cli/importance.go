@@ -16,6 +16,8 @@ import (
 	"github.com/layerscope/layerscope/compute"
 	"github.com/layerscope/layerscope/compute/calibration"
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/printable"
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // runImportance scores every decoder block of a model on calibration text (see docs/IMPORTANCE_JSON.md).
@@ -54,6 +56,12 @@ func runImportance(env *Env, args []string) error {
 	if *repeat < 1 {
 		return errUsage{"importance: --repeat must be 1 or more"}
 	}
+	if *samples < 1 || *samples > calibration.MaxSamples {
+		return errUsage{fmt.Sprintf("importance: --samples must be between 1 and %d, got %d", calibration.MaxSamples, *samples)}
+	}
+	if *seqLen < 2 || *seqLen > calibration.MaxSeqLen {
+		return errUsage{fmt.Sprintf("importance: --seq-len must be between 2 and %d, got %d", calibration.MaxSeqLen, *seqLen)}
+	}
 
 	m, err := openModel(env, path)
 	if err != nil {
@@ -86,6 +94,9 @@ func runImportance(env *Env, args []string) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("interrupted: no scores written")
 			}
+			if *tokensFile != "" && errors.Is(err, compute.ErrBadSamples) {
+				return fmt.Errorf("%s: %v", *tokensFile, err)
+			}
 			return err
 		}
 		runSeconds = append(runSeconds, res.Elapsed.Seconds())
@@ -95,7 +106,7 @@ func runImportance(env *Env, args []string) error {
 		}
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintln(env.Stderr, "note: "+n)
+		fmt.Fprintln(env.Stderr, "note: "+printable.String(n))
 	}
 	if *asJSON {
 		rep := compute.NewReport(res)
@@ -123,9 +134,9 @@ func backendOption(s string) string {
 // tokenizer (as the app's compute panel does).
 func calibrationTokens(m *modelio.Model, tokensFile, textFile string, samples, seqLen int) ([][]int, error) {
 	if tokensFile != "" {
-		data, err := os.ReadFile(tokensFile)
+		data, err := safefile.ReadFile(tokensFile, safefile.MaxTokenizerBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", tokensFile, unwrapPath(err))
+			return nil, err
 		}
 		tokens, err := calibration.ParseTokens(data)
 		if err != nil {
@@ -142,9 +153,9 @@ func calibrationTokens(m *modelio.Model, tokensFile, textFile string, samples, s
 	}
 	text := calibration.Default()
 	if textFile != "" {
-		data, err := os.ReadFile(textFile)
+		data, err := safefile.ReadFile(textFile, safefile.MaxTokenizerBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", textFile, unwrapPath(err))
+			return nil, err
 		}
 		text = string(data)
 	}
@@ -222,7 +233,7 @@ func printImportance(w io.Writer, r *compute.Result) error {
 	}
 	tps := float64(r.Tokens) / r.Elapsed.Seconds()
 	_, err := fmt.Fprintf(w, "%s on %s (%s, %s): %d samples × %d tokens, %d tokens in %s (%.0f tokens/s); NLL %.4f over %d positions\n",
-		r.Model, r.Device, r.Backend, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Round(time.Millisecond), tps, r.NLL, r.NLLTokens)
+		printable.String(r.Model), r.Device, r.Backend, r.DType, r.Samples, r.SeqLen, r.Tokens, r.Elapsed.Round(time.Millisecond), tps, r.NLL, r.NLLTokens)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/facts"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/prune"
 )
 
@@ -55,6 +56,9 @@ func runPrune(env *Env, args []string) error {
 		_, err := fmt.Fprintln(env.Stdout, "nothing written (--dry-run)")
 		return err
 	}
+	for _, s := range prune.Skipped(m) {
+		fmt.Fprintln(env.Stderr, "warning: "+printable.String(s))
+	}
 	bar := newProgressBar(env.Stderr)
 	err = prune.Write(m, remove, *out, func(done, total int) { bar.update(done>>20, total>>20, "MiB") })
 	bar.done()
@@ -84,7 +88,7 @@ func printPruning(w io.Writer, m, p *modelio.Model) {
 	if len(m.Arch.Blocks) > 0 {
 		class = " (" + m.Arch.Blocks[0].Class + ")"
 	}
-	fmt.Fprintf(w, "model:      %s\n", m.Name)
+	fmt.Fprintf(w, "model:      %s\n", printable.String(m.Name))
 	fmt.Fprintf(w, "removed:    %s of %d%s\n", modelio.BlocksPhrase(removedHere(m, p)), len(m.Arch.Blocks), class)
 	fmt.Fprintf(w, "depth:      %d → %d blocks\n", len(m.Arch.Blocks), len(p.Arch.Blocks))
 	fmt.Fprintf(w, "parameters: %s → %s (%s → %s)\n", facts.Commas(before), facts.Commas(after), facts.ShortCount(before), facts.ShortCount(after))

@@ -12,7 +12,10 @@ import (
 	"strings"
 
 	"github.com/layerscope/layerscope/modelio/gallery"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/tokenizer"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // runTokenize shows how a model's tokenizer splits a text: one row per token with its id and piece,
@@ -36,9 +39,9 @@ func runTokenize(env *Env, args []string) error {
 	case *textFile != "" && len(rest) > 0:
 		return errUsage{"tokenize: give a STRING or --text FILE, not both"}
 	case *textFile != "":
-		data, err := os.ReadFile(*textFile)
+		data, err := safefile.ReadFile(*textFile, safefile.MaxTokenizerBytes)
 		if err != nil {
-			return fmt.Errorf("%s: %v", *textFile, unwrapPath(err))
+			return err
 		}
 		text = string(data)
 	case len(rest) == 1:
@@ -50,7 +53,10 @@ func runTokenize(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ids := tok.Encode(text, !*plain)
+	ids, err := tok.Encode(text, !*plain)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		if ids == nil {
 			ids = []int{}
@@ -81,10 +87,9 @@ func loadTokenizer(model string) (*tokenizer.Tokenizer, error) {
 	return tokenizer.Load(dir)
 }
 
-// visible shows a piece with its spaces and control characters readable: "·the", "\n".
+// visible shows a piece with its spaces and control characters readable: "·the", "\n", "\x1b".
 func visible(piece string) string {
-	r := strings.NewReplacer(" ", "·", "\n", `\n`, "\t", `\t`, "\r", `\r`)
-	return r.Replace(piece)
+	return printable.String(strings.ReplaceAll(piece, " ", "·"))
 }
 
 func unwrapPath(err error) error {

@@ -184,11 +184,11 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %v", m.Name, err)
 	}
-	in, err := newBatch(tokens, p.hyper.Vocab, p.hyper.MaxPositions)
+	in, err := newBatch(tokens, p.hyper.Vocab, p.hyper.MaxPositions, p.hidden)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, fmt.Errorf("%s: %w", m.Name, err)
 	}
-	st, err := openStore(m.Weights)
+	st, err := openStore(m.Weights, m.TensorName)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -198,6 +198,16 @@ func setup(m *modelio.Model, tokens [][]int) (*plan, *store, *batch, error) {
 	}
 	return p, st, in, nil
 }
+
+// ErrBadSamples marks an error in the calibration samples themselves (an id outside the vocabulary,
+// a sample longer than the model's positions), so a caller can name the file they came from.
+var ErrBadSamples = errors.New("bad calibration samples")
+
+// samplesError is an error of the samples; it wraps ErrBadSamples.
+type samplesError struct{ msg string }
+
+func (e samplesError) Error() string        { return e.msg }
+func (e samplesError) Is(target error) bool { return target == ErrBadSamples }
 
 // batch is the calibration input, right-padded to the longest sample.
 type batch struct {
@@ -211,24 +221,33 @@ type batch struct {
 	hasTarget  []bool    // [batch·seq]: a real next token follows
 }
 
-func newBatch(samples [][]int, vocab, maxPos int) (*batch, error) {
+// maxActivation bounds a run's hidden state, samples × longest sample × hidden_size values, checked
+// before anything is sized from it: 2^31 values are 8 GiB in fp32 on the host and again on the device,
+// and 64 samples of 4,096 tokens of an 8,192-wide model fit.
+const maxActivation = 1 << 31
+
+func newBatch(samples [][]int, vocab, maxPos, hidden int) (*batch, error) {
 	if len(samples) == 0 {
-		return nil, errors.New("no calibration samples: the text or token list is empty")
+		return nil, samplesError{"no calibration samples: the text or token list is empty"}
 	}
 	b := &batch{batch: len(samples)}
 	for i, s := range samples {
 		if len(s) == 0 {
-			return nil, fmt.Errorf("sample %d is empty", i)
+			return nil, samplesError{fmt.Sprintf("sample %d is empty", i)}
 		}
 		if maxPos > 0 && len(s) > maxPos {
-			return nil, fmt.Errorf("sample %d has %d tokens, more than max_position_embeddings (%d)", i, len(s), maxPos)
+			return nil, samplesError{fmt.Sprintf("sample %d has %d tokens, more than max_position_embeddings (%d)", i, len(s), maxPos)}
 		}
 		for j, id := range s {
 			if id < 0 || id >= vocab {
-				return nil, fmt.Errorf("sample %d, token %d: id %d is outside the vocabulary (vocab_size %d)", i, j, id, vocab)
+				return nil, samplesError{fmt.Sprintf("sample %d, token %d: id %d is outside the vocabulary (vocab_size %d)", i, j, id, vocab)}
 			}
 		}
 		b.seq = max(b.seq, len(s))
+	}
+	if float64(b.batch)*float64(b.seq)*float64(max(hidden, 1)) > maxActivation {
+		return nil, samplesError{fmt.Sprintf("%d samples of up to %d tokens make a hidden state of %.3g values at hidden_size %d: at most %d (use fewer or shorter samples)",
+			b.batch, b.seq, float64(b.batch)*float64(b.seq)*float64(hidden), hidden, maxActivation)}
 	}
 	n := b.batch * b.seq
 	b.tokens, b.keyMask, b.last = make([]int, n), make([]float32, n), make([]float32, n)

@@ -71,6 +71,10 @@ func TestBadInput(t *testing.T) {
 		{"empty sample", good, [][]int{{1, 2}, {}}, "sample 1 is empty"},
 		{"id outside vocabulary", good, [][]int{{1, 64}}, "sample 0, token 1: id 64 is outside the vocabulary (vocab_size 64)"},
 		{"too long", good, randomTokens(1, 33, 64), "sample 0 has 33 tokens, more than max_position_embeddings (32)"},
+		// 2^21+1 samples of 32 tokens at hidden_size 32: one value over the limit, refused before the
+		// 8 GiB are allocated (the samples share one slice, so the test itself needs 50 MB).
+		{"hidden state over the limit", good, repeatSample(randomTokens(1, 32, 64)[0], 1<<21+1),
+			"2097153 samples of up to 32 tokens make a hidden state of 2.15e+09 values at hidden_size 32: at most 2147483648"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,4 +202,13 @@ func TestParseMetrics(t *testing.T) {
 	if _, err := ParseMetrics("ppl"); err == nil {
 		t.Error("ParseMetrics(ppl): no error")
 	}
+}
+
+// repeatSample returns n samples that all share s.
+func repeatSample(s []int, n int) [][]int {
+	out := make([][]int, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
 }

@@ -77,7 +77,7 @@ func loadFixture(t testing.TB, family string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.hidden, err = openStore(set); err != nil {
+	if f.hidden, err = openStore(set, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.hidden.Close() })

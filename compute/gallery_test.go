@@ -57,7 +57,7 @@ func TestGalleryConfigsRun(t *testing.T) {
 			if h.QKNorm || h.RotaryFraction != 1 && h.Positional == arch.PosRoPE || h.NormsPerBlock != 2 {
 				return
 			}
-			st, err := openStore(m.Weights)
+			st, err := openStore(m.Weights, m.TensorName)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -240,7 +240,7 @@ func (e *engine) uploadRows(s slot, start, n, rows int) (buf backends.Buffer, er
 	} else {
 		flat = newHostSlice(e.dt, rows*width)
 	}
-	if err := convertInto(t.DType, src, n*width, flat); err != nil {
+	if err := e.st.guard(name, func() error { return convertInto(t.DType, src, n*width, flat) }); err != nil {
 		if buf != nil {
 			e.release([]backends.Buffer{buf})
 		}

@@ -5,7 +5,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/layerscope/layerscope/modelio"
@@ -330,19 +329,14 @@ func (p *plan) validate(st *store) error {
 	return nil
 }
 
-// resolve returns the name a tensor has in this checkpoint: the module tree's name, or that name
-// without the base model's prefix, as the original GPT-2 checkpoints store "h.0.attn.c_attn.weight"
-// for transformer.h.0.attn.c_attn.weight (transformers strips base_model_prefix the same way).
+// resolve returns the name a tensor has in this checkpoint: the module tree's name, or the name
+// modelio.Model.TensorName gives it (without the base model's prefix, GPT-2's wte.weight and
+// h.0.attn.c_attn.weight), so the engine and the description agree on what is missing.
 func (st *store) resolve(name string) string {
-	if _, ok := st.set.Tensors[name]; ok {
+	if st.tensorName == nil {
 		return name
 	}
-	if i := strings.IndexByte(name, '.'); i > 0 {
-		if _, ok := st.set.Tensors[name[i+1:]]; ok {
-			return name[i+1:]
-		}
-	}
-	return name
+	return st.tensorName(name)
 }
 
 // attnScale is the usual 1/sqrt(head_dim), or Gemma's 1/sqrt(query_pre_attn_scalar).

@@ -381,7 +381,7 @@ func TestFamiliesAgainstReference(t *testing.T) {
 					t.Fatalf("rotary dims %d, want %d", d, tt.wantRotary)
 				}
 			}
-			st, err := openStore(m.Weights)
+			st, err := openStore(m.Weights, m.TensorName)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -276,7 +276,7 @@ func TestReferenceForward(t *testing.T) {
 		t.Run(family, func(t *testing.T) {
 			f := loadFixture(t, family)
 			m := f.model
-			st, err := openStore(m.Weights)
+			st, err := openStore(m.Weights, m.TensorName)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -131,14 +131,14 @@ func (s *store) view(name string, want []int, dt dtypes.DType) (any, error) {
 	switch {
 	case dt == dtypes.Float32:
 		if v, ok := f32View(t.DType, b); ok {
-			return v, nil
+			return v, s.touch(name, b)
 		}
 	case dt == dtypes.BFloat16 && t.DType == "BF16", dt == dtypes.Float16 && t.DType == "F16":
 		if v, ok := u16View(b); ok {
 			if dt == dtypes.BFloat16 {
-				return castU16[bfloat16.BFloat16](v), nil
+				return castU16[bfloat16.BFloat16](v), s.touch(name, b)
 			}
-			return castU16[float16.Float16](v), nil
+			return castU16[float16.Float16](v), s.touch(name, b)
 		}
 	}
 	out := newHostSlice(dt, n)

@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/edsrzf/mmap-go"
 	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/weights"
 	"github.com/x448/float16"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // store maps a model's safetensors files read-only and hands out tensor data converted to the compute
@@ -19,25 +23,23 @@ import (
 type store struct {
 	set  *weights.Set
 	maps map[string]mmap.MMap
+	// tensorName maps a module-tree name to the checkpoint's (modelio.Model.TensorName); nil: as is.
+	tensorName func(string) string
 }
 
 // openStore maps every file of set. Close releases the maps; views handed out before become invalid.
-func openStore(set *weights.Set) (*store, error) {
-	s := &store{set: set, maps: map[string]mmap.MMap{}}
+// tensorName is how the checkpoint names a module-tree parameter (modelio.Model.TensorName).
+func openStore(set *weights.Set, tensorName func(string) string) (*store, error) {
+	s := &store{set: set, maps: map[string]mmap.MMap{}, tensorName: tensorName}
 	for _, path := range set.Files {
-		f, err := os.Open(path)
+		f, info, err := safefile.Open(path) // a file swapped for a FIFO must not hang the run
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("%s: %v", path, plainErr(err))
+			return nil, err
 		}
-		info, err := f.Stat()
-		if err != nil || info.Size() == 0 {
+		if info.Size() == 0 {
 			f.Close()
-			if err == nil {
-				continue // an empty file holds no tensor data; a tensor pointing into it fails below
-			}
-			s.Close()
-			return nil, fmt.Errorf("%s: %v", path, plainErr(err))
+			continue // an empty file holds no tensor data; a tensor pointing into it fails below
 		}
 		m, err := mmap.Map(f, mmap.RDONLY, 0)
 		f.Close() // the map keeps its own reference to the file
@@ -76,6 +78,49 @@ func (s *store) raw(name string) (*weights.Tensor, []byte, error) {
 	}
 	return t, m[t.Offset : t.Offset+t.Size : t.Offset+t.Size], nil
 }
+
+// guard runs read, which reads the mapped bytes of tensor name, and turns a fault into an error: a
+// file truncated by another program after it was mapped makes reads past its new end SIGBUS, which
+// would otherwise crash the whole process with a goroutine dump (the header reader guards the same
+// way). SetPanicOnFault holds for the calling goroutine only, so every goroutine that touches the map
+// goes through here.
+func (s *store) guard(name string, read func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			file := "the weights"
+			if t, ok := s.set.Tensors[name]; ok {
+				file = t.File
+			}
+			err = fmt.Errorf("%s: the file changed or became unreadable while tensor %s was read (truncated by another program?)",
+				printable.String(file), printable.String(name))
+		}
+	}()
+	return read()
+}
+
+// touch reads one byte of every page of b under guard, so a zero-copy view handed to the device
+// backend's C code has its pages in memory, and a truncated file is an error here rather than a fault
+// in C, which no Go code can recover.
+func (s *store) touch(name string, b []byte) error {
+	return s.guard(name, func() error {
+		var sum byte
+		for i := 0; i < len(b); i += 4096 { // the smallest page size in use
+			sum += b[i]
+		}
+		if len(b) > 0 {
+			sum += b[len(b)-1]
+		}
+		touched = sum
+		return nil
+	})
+}
+
+// touched keeps touch's reads from being optimised away.
+var touched byte
 
 // elemBytes is the size of one element of the float dtypes Layerscope computes with.
 var elemBytes = map[string]int{"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
@@ -159,11 +204,10 @@ func (s *store) F32(name string, want []int) ([]float32, error) {
 		return nil, err
 	}
 	if v, ok := f32View(t.DType, b); ok {
-		return v, nil
+		return v, s.touch(name, b)
 	}
 	out := make([]float32, t.Elements())
-	decodeF32(out, t.DType, b)
-	return out, nil
+	return out, s.guard(name, func() error { decodeF32(out, t.DType, b); return nil })
 }
 
 // decodeF32 converts the little-endian elements of b, of dtype, into dst (len(dst) elements).
@@ -212,10 +256,12 @@ func (s *store) fill(name string, want []int, dst any) error {
 	if err != nil {
 		return err
 	}
-	if err := convertInto(t.DType, b, int(t.Elements()), dst); err != nil {
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	return nil
+	return s.guard(name, func() error {
+		if err := convertInto(t.DType, b, int(t.Elements()), dst); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		return nil
+	})
 }
 
 // convertInto converts the first n elements of b, of dtype, into dst.
@@ -294,14 +340,16 @@ func (s *store) rows(name string, width int, ids []int, dst []float32) error {
 		return fmt.Errorf("%s has shape %v, config.json implies [%d %d]", name, t.Shape, t.Shape[0], width)
 	}
 	eb := elemBytes[t.DType]
-	for i, id := range ids {
-		if id < 0 || int64(id) >= t.Shape[0] {
-			return fmt.Errorf("token id %d is outside %s's %d rows", id, name, t.Shape[0])
+	return s.guard(name, func() error {
+		for i, id := range ids {
+			if id < 0 || int64(id) >= t.Shape[0] {
+				return fmt.Errorf("token id %d is outside %s's %d rows", id, name, t.Shape[0])
+			}
+			row := b[id*width*eb : (id+1)*width*eb]
+			decodeF32(dst[i*width:(i+1)*width], t.DType, row)
 		}
-		row := b[id*width*eb : (id+1)*width*eb]
-		decodeF32(dst[i*width:(i+1)*width], t.DType, row)
-	}
-	return nil
+		return nil
+	})
 }
 
 func plainErr(err error) error {

@@ -44,7 +44,7 @@ func writeTensors(t *testing.T, specs []weightstest.Spec, values []float32) *sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := openStore(set)
+	st, err := openStore(set, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,11 @@ import (
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/config"
 	"github.com/layerscope/layerscope/modelio/facts"
+	"github.com/layerscope/layerscope/modelio/family/hfconfig"
 	"github.com/layerscope/layerscope/modelio/gallery"
 	"github.com/layerscope/layerscope/modelio/generic"
 	"github.com/layerscope/layerscope/modelio/gguf"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"github.com/layerscope/layerscope/modelio/quant"
 	"github.com/layerscope/layerscope/modelio/weights"
 )
@@ -182,6 +184,7 @@ func describe(m *Model) (*Model, error) {
 	modelType := ""
 	if m.Config != nil {
 		modelType = m.Config.String("model_type", "")
+		hfconfig.CheckSizes(m.Config) // before any module tree is built from the sizes
 		if err := m.Config.Err(); err != nil {
 			return nil, err
 		}
@@ -221,6 +224,11 @@ func describe(m *Model) (*Model, error) {
 			}
 			q.Prepare(spec.Root)
 			w, placed := arch.Reconcile(spec.Root, q.Lookup(m.lookup))
+			stored := make(map[string]bool, len(placed))
+			for name := range placed {
+				stored[m.TensorName(name)] = true
+			}
+			placed = stored
 			m.Warnings = append(m.Warnings, w...)
 			for _, name := range q.Placed() {
 				placed[name] = true
@@ -229,13 +237,48 @@ func describe(m *Model) (*Model, error) {
 			m.Warnings = append(m.Warnings, unplaced(m.Weights, placed, spec.Root.Class)...)
 		}
 	}
+	if arch.Overflows(m.Spec.Root.NumParams()) {
+		return nil, fmt.Errorf("%s: its sizes make more parameters than a 64-bit count holds: not a real model", m.source())
+	}
 	m.Notes = m.Spec.Notes
 	m.Arch = arch.Describe(m.Spec)
 	return m, nil
 }
 
+// source names what m was opened from, for errors: its config.json, else its folder or file.
+func (m *Model) source() string {
+	if m.Config != nil {
+		return m.Config.Path
+	}
+	return m.Path
+}
+
+// TensorName returns the name under which m's weights store the parameter that the module tree calls
+// name: name itself, or name without the base model's prefix where the checkpoint was saved from the
+// base model, as openai-community/gpt2 stores wte.weight and h.0.attn.c_attn.weight for
+// transformer.wte.weight, and facebook/opt-* store decoder.layers.0.fc1.weight for
+// model.decoder.layers.0.fc1.weight (transformers' from_pretrained strips base_model_prefix the same
+// way). Everything that reads tensors by their module-tree name (the description, the compute
+// engine) goes through it, so they agree on what is missing. Without weights it returns name.
+func (m *Model) TensorName(name string) string {
+	if m.Weights == nil {
+		return name
+	}
+	if _, ok := m.Weights.Tensors[name]; ok {
+		return name
+	}
+	if base := m.Spec.BasePath; base != "" {
+		if bare, ok := strings.CutPrefix(name, base+"."); ok {
+			if _, ok := m.Weights.Tensors[bare]; ok {
+				return bare
+			}
+		}
+	}
+	return name
+}
+
 func (m *Model) lookup(name string) ([]int64, string, bool) {
-	t, ok := m.Weights.Tensors[name]
+	t, ok := m.Weights.Tensors[m.TensorName(name)]
 	if !ok {
 		return nil, "", false
 	}
@@ -252,7 +295,7 @@ func unplaced(ws *weights.Set, placed map[string]bool, class string) []string {
 		if placed[name] {
 			continue
 		}
-		g := layerIndex.ReplaceAllString(name, ".N.")
+		g := printable.String(layerIndex.ReplaceAllString(name, ".N."))
 		if groups[g] == 0 {
 			order = append(order, g)
 		}

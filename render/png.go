@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -16,9 +17,21 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
+// MaxPNGPixels bounds a PNG export: 268 million pixels are a gigabyte of RGBA in memory, and far more
+// than any slide (a 4K screen at 2× is 33 million).
+const MaxPNGPixels = 1 << 28
+
 // PNG writes the diagram as a PNG at scale pixels per model unit (2 for a sharp export on a 2× screen or
 // a slide).
 func (d *Diagram) PNG(w io.Writer, scale float64) error {
+	if scale <= 0 {
+		scale = 1
+	}
+	// A thousand unfolded blocks at a large scale would ask for gigabytes of pixels: refuse first.
+	if wd, ht := math.Ceil(d.Width*scale), math.Ceil(d.Height*scale); wd*ht > MaxPNGPixels {
+		return fmt.Errorf("the picture would be %.0f×%.0f pixels, over the %d million a PNG export may take: use a smaller --scale, fold the blocks, or export SVG",
+			wd, ht, MaxPNGPixels/1_000_000)
+	}
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	return enc.Encode(w, d.Image(scale))
 }

@@ -7,6 +7,8 @@
 package arch
 
 import (
+	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -269,25 +271,47 @@ func (m *Module) Params(prefix string) []Param {
 	return out
 }
 
-// NumParams is the element count of every parameter under m (tied weights counted once).
+// NumParams is the element count of every parameter under m (tied weights counted once). A count
+// past int64 saturates at math.MaxInt64 (see Overflows) instead of wrapping round to a small or
+// negative number: sizes of 2^40 printed "0 parameters" once.
 func (m *Module) NumParams() int64 {
 	var n int64
 	m.Walk("", func(_ string, mod *Module) bool {
 		for _, p := range mod.OwnParams("") {
-			n += NumElements(p.Shape)
+			n = addSat(n, NumElements(p.Shape))
 		}
 		return true
 	})
 	return n
 }
 
-// NumElements is the product of a shape's dimensions.
+// Overflows reports whether a count saturated: more than int64 holds.
+func Overflows(n int64) bool { return n == math.MaxInt64 }
+
+// NumElements is the product of a shape's dimensions, saturating at math.MaxInt64 on overflow (a
+// negative dimension, which no reader produces, counts as 0).
 func NumElements(shape []int64) int64 {
 	n := int64(1)
 	for _, d := range shape {
-		n *= d
+		if d <= 0 {
+			return 0
+		}
+		hi, lo := bits.Mul64(uint64(n), uint64(d))
+		if hi != 0 || lo > math.MaxInt64 {
+			n = math.MaxInt64
+			continue
+		}
+		n = int64(lo)
 	}
 	return n
+}
+
+// addSat is a + b for non-negative counts, saturating at math.MaxInt64.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 func join(prefix, name string) string {

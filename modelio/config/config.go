@@ -10,8 +10,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // Config is a parsed config.json.
@@ -42,20 +43,13 @@ func Parse(path string, data []byte) (*Config, error) {
 	return &Config{Path: path, raw: raw}, nil
 }
 
-// ReadFile reads and parses a config.json file.
+// ReadFile reads and parses a config.json file: a regular file of at most safefile.MaxConfigBytes.
 func ReadFile(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, unwrapPathError(err))
+		return nil, err
 	}
 	return Parse(path, data)
-}
-
-func unwrapPathError(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // FromMap builds a Config from already decoded values (tests use it).

@@ -21,13 +21,9 @@ import (
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/arch"
 	"github.com/layerscope/layerscope/modelio/config"
+	"github.com/layerscope/layerscope/modelio/safefile"
 	"github.com/layerscope/layerscope/modelio/weights"
 )
-
-// maxCompanionBytes bounds the other files copied beside the weights (tokenizer.json, README.md, ...):
-// the largest tokenizer.json on the Hub is tens of megabytes, so a file past this is no companion but
-// weights in a format Layerscope does not rewrite, which would be stale in the copy.
-const maxCompanionBytes = 256 << 20
 
 // copyChunk is how many bytes of tensor data are copied between two progress reports.
 const copyChunk = 64 << 20
@@ -52,7 +48,12 @@ var weightSuffixes = []string{
 //     shard sizes stay near the source's) and model.safetensors.index.json.
 //   - every other top-level file of the source folder (tokenizer.json, tokenizer_config.json,
 //     generation_config.json, special_tokens_map.json, ...) unchanged, except hidden files, weights in
-//     other formats (they would still hold the removed blocks) and files over 256 MiB.
+//     other formats (they would still hold the removed blocks), files over 256 MiB, anything that is
+//     not a regular file, and links that lead out of the model folder (see Companions, which lists
+//     what is left out and why).
+//
+// The copy is written in a hidden ".<dst>.partial-…" folder beside dst, which Ctrl-C or SIGTERM
+// removes before the process ends; partials left by a killed prune to the same dst are removed first.
 //
 // Before the copy is renamed into place it is opened again and its module tree compared with what
 // RemoveBlocks describes. progress, when not nil, is called with the bytes of tensor data copied so far
@@ -75,10 +76,7 @@ func Write(m *modelio.Model, remove []int, dst string, progress func(done, total
 	if err != nil {
 		return err
 	}
-	srcDir := filepath.Dir(m.Weights.Files[0])
-	if m.Config != nil && m.Config.Path != "" {
-		srcDir = filepath.Dir(m.Config.Path)
-	}
+	srcDir := sourceDir(m)
 	sources := []string{srcDir}
 	for _, f := range m.Weights.Files {
 		sources = append(sources, filepath.Dir(f))
@@ -88,13 +86,16 @@ func Write(m *modelio.Model, remove []int, dst string, progress func(done, total
 		return err
 	}
 
-	tmp, err := os.MkdirTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".partial-")
+	removeStalePartials(abs)
+	tmp, err := makePartial(abs)
 	if err != nil {
 		return fmt.Errorf("%s: cannot create a folder beside it: %v", dst, plain(err))
 	}
+	guard := guardPartial(tmp)
+	defer guard.done()
 	defer func() {
 		if err != nil {
-			os.RemoveAll(tmp)
+			guard.settle(func() { os.RemoveAll(tmp) })
 		}
 	}()
 	if m.Config != nil && m.Config.Path != "" {
@@ -112,22 +113,40 @@ func Write(m *modelio.Model, remove []int, dst string, progress func(done, total
 	if err := check(p, tmp); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	if err := os.Remove(filepath.Join(tmp, partialMarker)); err != nil {
 		return fmt.Errorf("%s: %v", tmp, plain(err))
 	}
 	if exists {
-		// An empty destination folder is replaced; rename cannot replace a folder everywhere.
+		// An empty destination folder is replaced, keeping its permissions; rename cannot replace a
+		// folder everywhere.
+		if info, err := os.Stat(abs); err == nil {
+			os.Chmod(tmp, info.Mode().Perm())
+		}
 		if err := os.Remove(abs); err != nil {
 			return fmt.Errorf("%s: %v", dst, plain(err))
 		}
 	}
-	if err := os.Rename(tmp, abs); err != nil {
+	var renameErr error
+	if !guard.settle(func() { renameErr = os.Rename(tmp, abs) }) {
+		return fmt.Errorf("%s: interrupted: nothing written", dst)
+	}
+	if renameErr != nil {
+		os.RemoveAll(tmp)
 		if exists {
 			os.Mkdir(abs, 0o755) // put the empty folder back
 		}
-		return fmt.Errorf("%s: cannot move the pruned copy into place: %v", dst, plain(err))
+		return fmt.Errorf("%s: cannot move the pruned copy into place: %v", dst, plain(renameErr))
 	}
 	return nil
+}
+
+// sourceDir is the folder a model with weights was opened from: its config.json's, else its first
+// weight file's.
+func sourceDir(m *modelio.Model) string {
+	if m.Config != nil && m.Config.Path != "" {
+		return filepath.Dir(m.Config.Path)
+	}
+	return filepath.Dir(m.Weights.Files[0])
 }
 
 // checkDestination returns dst as an absolute path, and whether it exists (as an empty folder).
@@ -199,9 +218,9 @@ func checkDestination(dst string, sources []string) (abs string, exists bool, er
 
 // writeConfig writes the source config.json with the edits applied.
 func writeConfig(srcPath string, edits []modelio.ConfigEdit, dst string) error {
-	data, err := os.ReadFile(srcPath)
+	data, err := safefile.ReadFile(srcPath, safefile.MaxConfigBytes)
 	if err != nil {
-		return fmt.Errorf("%s: %v", srcPath, plain(err))
+		return err
 	}
 	out, err := EditConfig(data, edits)
 	if err != nil {
@@ -438,9 +457,9 @@ func writeSafetensors(path, src string, ts []*weights.Tensor, c *counter) error 
 		return fmt.Errorf("%s: %v", path, plain(err))
 	}
 	defer out.Close()
-	in, err := os.Open(src)
+	in, _, err := safefile.Open(src)
 	if err != nil {
-		return fmt.Errorf("%s: %v", src, plain(err))
+		return err
 	}
 	defer in.Close()
 	if _, err := out.Write(binary.LittleEndian.AppendUint64(nil, uint64(h.Len()))); err != nil {
@@ -458,7 +477,7 @@ func writeSafetensors(path, src string, ts []*weights.Tensor, c *counter) error 
 			j++
 		}
 		if err := copyRange(out, in, start, end-start, c); err != nil {
-			return fmt.Errorf("%s: %v", src, err)
+			return copyError(src, path, err)
 		}
 		i = j
 	}
@@ -471,11 +490,20 @@ func writeSafetensors(path, src string, ts []*weights.Tensor, c *counter) error 
 	return nil
 }
 
+// copyError names the file at fault when a copy from src to dst fails: dst when its disk is full (or
+// its quota or size limit reached), since that is what the person must make room on; src otherwise.
+func copyError(src, dst string, err error) error {
+	if diskFull(err) {
+		return fmt.Errorf("%s: %v: make room on its disk, or write the copy elsewhere", dst, plain(err))
+	}
+	return fmt.Errorf("%s: %v", src, plain(err))
+}
+
 // copyRange copies n bytes at off of in to out. Copying from a plain *os.File lets the kernel move the
 // bytes file to file (copy_file_range) where it can.
 func copyRange(out, in *os.File, off, n int64, c *counter) error {
 	if _, err := in.Seek(off, io.SeekStart); err != nil {
-		return plain(err)
+		return err
 	}
 	for n > 0 {
 		chunk := min(n, copyChunk)
@@ -485,7 +513,7 @@ func copyRange(out, in *os.File, off, n int64, c *counter) error {
 			return errors.New("the file is shorter than its header says: was it changed after it was opened?")
 		}
 		if err != nil {
-			return plain(err)
+			return err
 		}
 		n -= chunk
 	}
@@ -495,9 +523,9 @@ func copyRange(out, in *os.File, off, n int64, c *counter) error {
 // readMetadata returns the __metadata__ of a safetensors file, with format "pt" added where it lacks
 // one: transformers refuses to load a safetensors file whose metadata has no format.
 func readMetadata(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, plain(err))
+		return nil, err
 	}
 	defer f.Close()
 	var n uint64
@@ -527,29 +555,6 @@ func readMetadata(path string) (map[string]string, error) {
 	return h.Metadata, nil
 }
 
-// copyCompanions copies the source folder's other small top-level files.
-func copyCompanions(srcDir, dstDir string) error {
-	entries, err := os.ReadDir(srcDir)
-	if err != nil {
-		return fmt.Errorf("%s: %v", srcDir, plain(err))
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || name == "config.json" || isWeights(name) {
-			continue
-		}
-		src := filepath.Join(srcDir, name)
-		info, ok := statFile(src) // follows links: a Hugging Face cache snapshot links every file
-		if !ok || info.Size() > maxCompanionBytes {
-			continue
-		}
-		if err := copyFile(src, filepath.Join(dstDir, name)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func isWeights(name string) bool {
 	lower := strings.ToLower(name)
 	return slices.ContainsFunc(weightSuffixes, func(s string) bool { return strings.HasSuffix(lower, s) })
@@ -559,26 +564,6 @@ func isWeights(name string) bool {
 func statFile(path string) (os.FileInfo, bool) {
 	info, err := os.Stat(path)
 	return info, err == nil && info.Mode().IsRegular()
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("%s: %v", src, plain(err))
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("%s: %v", dst, plain(err))
-	}
-	defer out.Close()
-	if _, err := io.Copy(out, in); err != nil {
-		return fmt.Errorf("%s: %v", src, plain(err))
-	}
-	if err := out.Sync(); err != nil {
-		return fmt.Errorf("%s: %v", dst, plain(err))
-	}
-	return out.Close()
 }
 
 func writeFile(path string, data []byte) error {

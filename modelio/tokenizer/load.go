@@ -2,22 +2,21 @@ package tokenizer
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // Load reads dir/tokenizer.json (or tokenizer.json.gz) and, when present,
 // dir/tokenizer_config.json (or .gz). Errors are one line and name the file.
 func Load(dir string) (*Tokenizer, error) {
-	path, data, err := readMaybeGzip(filepath.Join(dir, "tokenizer.json"))
+	path, data, err := readMaybeGzip(filepath.Join(dir, "tokenizer.json"), safefile.MaxTokenizerBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -29,6 +28,7 @@ func Load(dir string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	t.path = path
 	return t, nil
 }
 
@@ -36,7 +36,7 @@ func Load(dir string) (*Tokenizer, error) {
 // empty config.
 func readConfig(dir string) (*tokenizerConfig, error) {
 	var cfg tokenizerConfig
-	path, data, err := readMaybeGzip(filepath.Join(dir, "tokenizer_config.json"))
+	path, data, err := readMaybeGzip(filepath.Join(dir, "tokenizer_config.json"), safefile.MaxTokenizerConfigBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &cfg, nil
 	}
@@ -49,29 +49,23 @@ func readConfig(dir string) (*tokenizerConfig, error) {
 	return &cfg, nil
 }
 
-// readMaybeGzip reads path, or path+".gz" decompressed when path is missing.
-// A missing file is reported as the plain name, wrapping fs.ErrNotExist.
-func readMaybeGzip(path string) (string, []byte, error) {
-	data, err := os.ReadFile(path)
+// readMaybeGzip reads path, or path+".gz" decompressed when path is missing, as a regular file of at
+// most limit bytes (inflated, for the .gz). A missing file is reported as the plain name, wrapping
+// fs.ErrNotExist.
+func readMaybeGzip(path string, limit int64) (string, []byte, error) {
+	data, err := safefile.ReadFile(path, limit)
 	if err == nil {
 		return path, data, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return path, nil, fmt.Errorf("%s: %w", path, plainError(err))
+		return path, nil, err
 	}
-	gz, gerr := os.ReadFile(path + ".gz")
+	data, gerr := safefile.ReadGzip(path+".gz", limit)
 	if errors.Is(gerr, fs.ErrNotExist) {
 		return path, nil, fmt.Errorf("%s: no such file: %w", path, fs.ErrNotExist)
 	}
 	if gerr != nil {
-		return path + ".gz", nil, fmt.Errorf("%s.gz: %v", path, plainError(gerr))
-	}
-	zr, gerr := gzip.NewReader(bytes.NewReader(gz))
-	if gerr == nil {
-		data, gerr = io.ReadAll(zr)
-	}
-	if gerr != nil {
-		return path + ".gz", nil, fmt.Errorf("%s.gz: not a valid gzip file: %v", path, gerr)
+		return path + ".gz", nil, gerr
 	}
 	return path + ".gz", data, nil
 }
@@ -199,8 +193,9 @@ func (n *tokenName) UnmarshalJSON(b []byte) error {
 }
 
 // maxVocab bounds token ids, so that a corrupt id cannot make Load allocate
-// gigabytes; the largest real vocabularies are around 262,144 (Gemma 3).
-const maxVocab = 1 << 24
+// gigabytes; the largest real vocabularies are around 262,144 (Gemma 3), and
+// config.json's vocab_size has the same limit (hfconfig.MaxVocab).
+const maxVocab = 1 << 22
 
 // build makes a Tokenizer from the bytes of tokenizer.json; errors do not
 // name the file, the caller does.

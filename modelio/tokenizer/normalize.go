@@ -1,9 +1,13 @@
 package tokenizer
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dlclark/regexp2"
+	"github.com/layerscope/layerscope/modelio/printable"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -61,8 +65,45 @@ func (q sequenceNorm) normalize(s string) string {
 // pattern is a tokenizer.json pattern: {"String": "..."} or {"Regex": "..."}.
 type pattern struct {
 	literal string          // when re is nil
-	re      *regexp2.Regexp // a Regex pattern
+	re      *regexp2.Regexp // a Regex pattern, with matchTimeout set
+	where   string          // where the file declares it ("pre_tokenizer.pretokenizers[0]"), for errors
 	with    string          // replacement, for Replace
+}
+
+// matchTimeout bounds one match of a tokenizer.json regex. Real patterns match a word in
+// microseconds; a pattern such as (a+)+$ backtracks for days on 40 characters, and a tokenizer file
+// from a stranger must not hang Layerscope (Hugging Face's Oniguruma engine stops a runaway match the
+// same way, with a retry limit).
+const matchTimeout = time.Second
+
+// timeoutError is what a pattern's match panics with when it runs past matchTimeout; Encode and
+// Decode recover it and return it, so the pipeline's stages need no error path of their own.
+type timeoutError struct {
+	where, expr string
+}
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("%s: the regex %s ran past the time limit of %v on one match (catastrophic backtracking?)",
+		e.where, strconv.Quote(e.expr), matchTimeout)
+}
+
+// fail panics with the pattern's timeoutError when err is one (regexp2's only match error).
+func (p pattern) fail(err error) {
+	if err != nil {
+		panic(timeoutError{where: p.where, expr: p.re.String()})
+	}
+}
+
+// recoverTimeout turns a pattern's timeout panic into *err, naming the file the tokenizer was
+// loaded from; any other panic goes on.
+func (t *Tokenizer) recoverTimeout(err *error) {
+	if r := recover(); r != nil {
+		te, ok := r.(timeoutError)
+		if !ok {
+			panic(r)
+		}
+		*err = fmt.Errorf("%s: %w", printable.String(t.path), te)
+	}
 }
 
 // replaceAll replaces every match with p.with taken literally (the Rust
@@ -75,9 +116,7 @@ func (p pattern) replaceAll(s string) string {
 		return strings.ReplaceAll(s, p.literal, p.with)
 	}
 	out, err := p.re.ReplaceFunc(s, func(regexp2.Match) string { return p.with }, -1, -1)
-	if err != nil {
-		return s // only a match timeout, which is never set
-	}
+	p.fail(err)
 	return out
 }
 
@@ -100,12 +139,14 @@ func (p pattern) matches(s string) [][2]int {
 	}
 	// regexp2 works on runes and reports rune indexes; map them to bytes.
 	runeStarts := runeOffsets(s)
-	m, _ := p.re.FindStringMatch(s)
+	m, err := p.re.FindStringMatch(s)
+	p.fail(err)
 	for m != nil {
 		if m.Length > 0 {
 			out = append(out, [2]int{runeStarts[m.Index], runeStarts[m.Index+m.Length]})
 		}
-		m, _ = p.re.FindNextMatch(m)
+		m, err = p.re.FindNextMatch(m)
+		p.fail(err)
 	}
 	return out
 }

@@ -78,7 +78,7 @@ func buildPattern(c *component, where string) (pattern, error) {
 		if err != nil {
 			return p, fmt.Errorf("%s.pattern.Regex: %v", where, err)
 		}
-		p.re = re
+		p.re, p.where = re, where
 	default:
 		return p, fmt.Errorf("%s.pattern must have String or Regex", where)
 	}
@@ -92,6 +92,7 @@ func compileRegex(expr string) (*regexp2.Regexp, error) {
 	if err != nil {
 		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", " "))
 	}
+	re.MatchTimeout = matchTimeout
 	return re, nil
 }
 
@@ -133,7 +134,7 @@ func buildPreTokenizer(c *component, where string, t *Tokenizer) (preTokenizer, 
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", where, err)
 			}
-			p.split = &splitPre{pat: pattern{re: re}, behavior: splitIsolated}
+			p.split = &splitPre{pat: pattern{re: re, where: where}, behavior: splitIsolated}
 		}
 		return p, nil
 	case "Metaspace":

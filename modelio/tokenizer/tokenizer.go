@@ -65,6 +65,8 @@ import (
 
 // Tokenizer encodes text to token ids and back, following one tokenizer.json.
 type Tokenizer struct {
+	path string // the tokenizer.json (or .gz) it was loaded from, for errors
+
 	tokens  []string       // id → token string as stored (e.g. "Ġthe", "▁the", "<0x0A>")
 	vocab   map[string]int // token string → id, model vocab and added tokens
 	special []bool         // id → special added token
@@ -86,9 +88,10 @@ type Tokenizer struct {
 // Encode returns the token ids of text. With addSpecial the post-processor's
 // special tokens (usually BOS) are added around them, as encode() does by
 // default in transformers. Special tokens written in the text ("<bos>",
-// "<|im_start|>") are recognised as single tokens either way.
-func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
-	var ids []int
+// "<|im_start|>") are recognised as single tokens either way. The only error is a regex of
+// tokenizer.json that runs past its time limit (see matchTimeout); it names the pattern.
+func (t *Tokenizer) Encode(text string, addSpecial bool) (ids []int, err error) {
+	defer t.recoverTimeout(&err)
 	if addSpecial {
 		ids = append(ids, t.prefix...)
 	}
@@ -123,7 +126,7 @@ func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
 	if addSpecial {
 		ids = append(ids, t.suffix...)
 	}
-	return ids
+	return ids, nil
 }
 
 // fuseUnk collapses each run of unknown-token ids into one.
@@ -139,8 +142,10 @@ func fuseUnk(ids []int, unk int) []int {
 }
 
 // Decode turns ids back into text with the tokenizer's decoder. Ids outside
-// the vocabulary decode as the unknown token, or to nothing without one.
-func (t *Tokenizer) Decode(ids []int) string {
+// the vocabulary decode as the unknown token, or to nothing without one. The only error is a Replace
+// decoder's regex running past its time limit.
+func (t *Tokenizer) Decode(ids []int) (text string, err error) {
+	defer t.recoverTimeout(&err)
 	toks := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if s, ok := t.token(id); ok {
@@ -150,9 +155,9 @@ func (t *Tokenizer) Decode(ids []int) string {
 		}
 	}
 	if t.decoder == nil {
-		return strings.Join(toks, " ")
+		return strings.Join(toks, " "), nil
 	}
-	return strings.Join(t.decoder.decode(toks, t), "")
+	return strings.Join(t.decoder.decode(toks, t), ""), nil
 }
 
 // Pieces returns a readable form of each token: byte-level tokens as the

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // The file names Hugging Face gives a model's weights (transformers' SAFE_WEIGHTS_NAME and
@@ -19,9 +21,8 @@ const (
 	SingleName = "model.safetensors"
 )
 
-// maxIndexBytes bounds the index file read into memory. DeepSeek-V3's index, with 90k tensors, is
-// under 10 MB; the header limit of the format is a generous ceiling for a file of the same kind.
-const maxIndexBytes = maxHeaderBytes
+// maxIndexBytes bounds the index file read into memory (see safefile.MaxIndexBytes).
+const maxIndexBytes = safefile.MaxIndexBytes
 
 // maxParallel is how many headers are read at once: enough to hide a disk's latency on folders of
 // hundreds of shards, few enough not to flood a spinning disk or a network share with seeks.
@@ -141,19 +142,9 @@ func readIndexed(dir, indexPath string) (*Set, error) {
 
 // readIndex reads the weight_map of an index: tensor name → shard file name.
 func readIndex(indexPath string) (map[string]string, error) {
-	info, err := os.Stat(indexPath)
+	data, err := safefile.ReadFile(indexPath, maxIndexBytes)
 	if err != nil {
-		return nil, fileError(indexPath, err)
-	}
-	if info.IsDir() {
-		return nil, errorf(indexPath, "is a folder, not a JSON file")
-	}
-	if info.Size() > maxIndexBytes {
-		return nil, errorf(indexPath, "is %d bytes, over the %d a safetensors index may take", info.Size(), maxIndexBytes)
-	}
-	data, err := os.ReadFile(indexPath)
-	if err != nil {
-		return nil, fileError(indexPath, err)
+		return nil, err
 	}
 	return ParseIndex(indexPath, data)
 }

@@ -276,7 +276,7 @@ func TestReadFolderErrors(t *testing.T) {
 		{"index is a folder", func(t *testing.T, dir string) string {
 			mkdir(t, filepath.Join(dir, IndexName))
 			return filepath.Join(dir, IndexName)
-		}, ": is a folder, not a JSON file"},
+		}, ": is a folder, not a regular file"},
 		{"index is a symlink loop", func(t *testing.T, dir string) string {
 			symlink(t, IndexName, filepath.Join(dir, IndexName))
 			return filepath.Join(dir, IndexName)

@@ -20,6 +20,8 @@ import (
 
 	"github.com/edsrzf/mmap-go"
 	"github.com/nlpodyssey/safetensors"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 )
 
 // maxHeaderBytes is the largest header length safetensors accepts (MAX_HEADER_SIZE in the Rust crate,
@@ -55,9 +57,10 @@ func ReadHeader(path string) ([]Tensor, error) {
 	if err != nil {
 		return nil, errorf(path, "%v", err)
 	}
-	f, err := os.Open(path)
+	// Opened non-blocking and checked again: a FIFO swapped in since the stat must not hang the read.
+	f, _, err := safefile.Open(path)
 	if err != nil {
-		return nil, fileError(path, err)
+		return nil, err
 	}
 	defer f.Close()
 	m, err := mmap.Map(f, mmap.RDONLY, 0)
