@@ -151,49 +151,15 @@ func runWidthPrune(env *Env, path, removeList, out string, dryRun bool, w *width
 			return err
 		}
 	}
-	units, err := modelio.MLPUnits(d)
+	units, keep, percent, chosen, err := chooseNeurons(env, m, d, t, method, dryRun)
 	if err != nil {
 		return err
-	}
-	percent, kept, err := neurons.Widths(units, t)
-	if err != nil {
-		return err
-	}
-	var keep [][]int
-	var scores *neurons.Scores
-	if d.HasWeights() {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
-		bar := newProgressBar(env.Stderr)
-		scores, err = neurons.Score(ctx, d, method, func(done, total int) { bar.update(done, total, "blocks scored") })
-		bar.done()
-		if errors.Is(err, context.Canceled) {
-			return errors.New("prune: stopped; nothing written")
-		}
-		if err != nil {
-			return err
-		}
-		if keep, err = neurons.Keep(scores, kept); err != nil {
-			return err
-		}
-	} else {
-		if !dryRun {
-			return fmt.Errorf("%s has no weights (a gallery model or a config.json alone): there is nothing to score or copy; use --dry-run to see the widths", m.Name)
-		}
-		// Without weights only the widths are known; which neurons stay is not.
-		keep = make([][]int, len(units))
-		for i, u := range units {
-			keep[i] = make([]int, kept[u.Key])
-			for j := range keep[i] {
-				keep[i][j] = j
-			}
-		}
 	}
 	p, err := modelio.NarrowMLP(d, keep)
 	if err != nil {
 		return err
 	}
-	report := widthReport(m, d, p, units, keep, scores != nil, method, percent, t)
+	report := widthReport(m, d, p, units, keep, chosen, method, percent, t)
 	if !dryRun {
 		bar := newProgressBar(env.Stderr)
 		err = prune.Write(p, nil, out, func(done, total int) { bar.update(done>>20, total>>20, "MiB") })
@@ -225,8 +191,8 @@ func runWidthPrune(env *Env, path, removeList, out string, dryRun bool, w *width
 	return printWidth(env.Stdout, report)
 }
 
-// widthJSON is what `prune --width --json` prints (docs/PRUNING.md).
-type widthJSON struct {
+// widthReportJSON is what `prune --width --json` prints (docs/PRUNING.md).
+type widthReportJSON struct {
 	Model  string `json:"model"`
 	Method string `json:"method"` // "" when the model has no weights (--dry-run on a gallery model)
 	// Percent is the share of each MLP's neurons removed before rounding: --width, or what --expansion
@@ -263,8 +229,8 @@ type mlpOut struct {
 }
 
 func widthReport(m, d, p *modelio.Model, units []modelio.MLPUnit, keep [][]int, chosen bool, method neurons.Method,
-	percent float64, t neurons.Target) *widthJSON {
-	r := &widthJSON{Model: m.Name, Percent: percent, Divisor: t.Divisor, Removed: []int{}}
+	percent float64, t neurons.Target) *widthReportJSON {
+	r := &widthReportJSON{Model: m.Name, Percent: percent, Divisor: t.Divisor, Removed: []int{}}
 	if d != m {
 		r.Removed = removedHere(m, d)
 	}
@@ -303,7 +269,7 @@ func widthReport(m, d, p *modelio.Model, units []modelio.MLPUnit, keep [][]int, 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // printWidth says what the width pruning keeps and saves, with both expansion conventions labelled.
-func printWidth(w io.Writer, r *widthJSON) error {
+func printWidth(w io.Writer, r *widthReportJSON) error {
 	fmt.Fprintf(w, "model:      %s\n", r.Model)
 	if len(r.Removed) > 0 {
 		fmt.Fprintf(w, "removed:    %s\n", modelio.BlocksPhrase(r.Removed))
@@ -334,4 +300,47 @@ func printWidth(w io.Writer, r *widthJSON) error {
 	}
 	_, err := fmt.Fprintf(w, "wrote:      %s; it opens with the widths above\n", *r.Written)
 	return err
+}
+
+// chooseNeurons scores d's neurons with method and picks the ones each MLP keeps for target t. A
+// model without weights gets only its widths (the first neurons stand in, chosen false) when
+// widthsOnly allows it.
+func chooseNeurons(env *Env, m, d *modelio.Model, t neurons.Target, method neurons.Method, widthsOnly bool) (
+	units []modelio.MLPUnit, keep [][]int, percent float64, chosen bool, err error) {
+	units, err = modelio.MLPUnits(d)
+	if err != nil {
+		return nil, nil, 0, false, err
+	}
+	percent, kept, err := neurons.Widths(units, t)
+	if err != nil {
+		return nil, nil, 0, false, err
+	}
+	if !d.HasWeights() {
+		if !widthsOnly {
+			return nil, nil, 0, false, fmt.Errorf("%s has no weights (a gallery model or a config.json alone): there is nothing to score or copy; use --dry-run to see the widths", m.Name)
+		}
+		keep = make([][]int, len(units))
+		for i, u := range units {
+			keep[i] = make([]int, kept[u.Key])
+			for j := range keep[i] {
+				keep[i][j] = j
+			}
+		}
+		return units, keep, percent, false, nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := newProgressBar(env.Stderr)
+	scores, err := neurons.Score(ctx, d, method, func(done, total int) { bar.update(done, total, "blocks scored") })
+	bar.done()
+	if errors.Is(err, context.Canceled) {
+		return nil, nil, 0, false, errors.New("stopped; nothing written")
+	}
+	if err != nil {
+		return nil, nil, 0, false, err
+	}
+	if keep, err = neurons.Keep(scores, kept); err != nil {
+		return nil, nil, 0, false, err
+	}
+	return units, keep, percent, true, nil
 }
