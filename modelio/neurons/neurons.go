@@ -25,9 +25,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/edsrzf/mmap-go"
 
@@ -112,12 +110,18 @@ func Score(ctx context.Context, m *modelio.Model, method Method, progress func(d
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		a, b, n, err := unitStats(m, maps, u)
+		a, b, n, err := unitStats(m, maps, u, method)
 		if err != nil {
 			return nil, err
 		}
 		s.Bytes += n
 		s.Score[i] = combine(method, a, b)
+		for j, v := range s.Score[i] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%s: %s: neuron %d's weights hold NaN or infinite values, so its %s score is %v: the checkpoint is broken",
+					m.Name, u.Path, j, method, v)
+			}
+		}
 		if progress != nil && (i == len(units)-1 || units[i+1].Block != u.Block) {
 			progress(u.Block+1, blocks)
 		}
@@ -127,7 +131,7 @@ func Score(ctx context.Context, m *modelio.Model, method Method, progress func(d
 
 // combine turns the two sides' statistics into one score per neuron.
 func combine(method Method, a, b *stats) []float64 {
-	out := make([]float64, len(a.max))
+	out := make([]float64, a.width)
 	for j := range out {
 		switch method {
 		case PPM:
@@ -143,9 +147,9 @@ func combine(method Method, a, b *stats) []float64 {
 
 // unitStats reads one unit's tensors and returns the statistics of each neuron's two vectors, and
 // the bytes read.
-func unitStats(m *modelio.Model, maps *fileMaps, u modelio.MLPUnit) (a, b *stats, read int64, err error) {
+func unitStats(m *modelio.Model, maps *fileMaps, u modelio.MLPUnit, method Method) (a, b *stats, read int64, err error) {
 	width := int(u.Width)
-	a, b = newStats(width), newStats(width)
+	a, b = newStats(width, method), newStats(width, method)
 	tensor := func(name string, want ...int64) (*weights.Tensor, []byte, error) {
 		t, err := modelio.UnitTensor(m, name)
 		if err != nil {
@@ -230,91 +234,6 @@ func sameShape(got, want []int64) bool {
 		}
 	}
 	return true
-}
-
-// stats are running statistics of one vector per neuron. Sums are of x − shift, shift being the
-// vector's first element, so the variance keeps its digits when the mean is far from zero.
-type stats struct {
-	max, min, l1, sum, sq, shift []float64
-	n                            int // elements per vector so far
-}
-
-func newStats(width int) *stats {
-	s := &stats{}
-	for _, p := range []*[]float64{&s.max, &s.min, &s.l1, &s.sum, &s.sq, &s.shift} {
-		*p = make([]float64, width)
-	}
-	return s
-}
-
-// variance is torch.var's default, unbiased: Σ(x−mean)² / (n−1); NaN for one element, as torch.
-func (s *stats) variance(j int) float64 {
-	n := float64(s.n)
-	return (s.sq[j] - s.sum[j]*s.sum[j]/n) / (n - 1)
-}
-
-// workers splits [0, n) into contiguous parts, one per CPU, and runs fn on each.
-func workers(n int, fn func(lo, hi int)) {
-	p := min(runtime.GOMAXPROCS(0), max(n/64, 1))
-	var wg sync.WaitGroup
-	for w := range p {
-		lo, hi := n*w/p, n*(w+1)/p
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
-}
-
-// feedRows sets the statistics from a [neurons, width] matrix: row j is neuron j's whole vector.
-func feedRows(s *stats, dtype string, data []byte, neurons, width int) {
-	eb := len(data) / max(neurons*width, 1)
-	workers(neurons, func(lo, hi int) {
-		row := make([]float64, width)
-		for j := lo; j < hi; j++ {
-			decode(row, dtype, data[j*width*eb:(j+1)*width*eb])
-			shift := row[0]
-			mx, mn := row[0], row[0]
-			var l1, sum, sq float64
-			for _, x := range row {
-				mx, mn = max(mx, x), min(mn, x)
-				l1 += math.Abs(x)
-				d := x - shift
-				sum += d
-				sq += d * d
-			}
-			s.max[j], s.min[j], s.l1[j], s.sum[j], s.sq[j], s.shift[j] = mx, mn, l1, sum, sq, shift
-		}
-	})
-	s.n = width
-}
-
-// feedCols adds a [rows, neurons] matrix to the statistics: column j is more of neuron j's vector.
-func feedCols(s *stats, dtype string, data []byte, rows, neurons int) {
-	eb := len(data) / max(rows*neurons, 1)
-	first := s.n == 0
-	workers(neurons, func(lo, hi int) {
-		row := make([]float64, hi-lo)
-		for r := range rows {
-			decode(row, dtype, data[(r*neurons+lo)*eb:(r*neurons+hi)*eb])
-			mx, mn, l1, sum, sq, shift := s.max[lo:hi], s.min[lo:hi], s.l1[lo:hi], s.sum[lo:hi], s.sq[lo:hi], s.shift[lo:hi]
-			if first && r == 0 {
-				copy(shift, row)
-				copy(mx, row)
-				copy(mn, row)
-			}
-			for j, x := range row {
-				mx[j], mn[j] = max(mx[j], x), min(mn[j], x)
-				l1[j] += math.Abs(x)
-				d := x - shift[j]
-				sum[j] += d
-				sq[j] += d * d
-			}
-		}
-	})
-	s.n += rows
 }
 
 // fileMaps maps a model's safetensors files read-only.
