@@ -3,6 +3,7 @@ package prune_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/neurons"
 	"github.com/layerscope/layerscope/modelio/prune"
+	"github.com/layerscope/layerscope/modelio/weights"
 )
 
 // pickBytes gathers slices idx along axis of a row-major tensor of shape [outer..., n, inner...].
@@ -205,6 +207,7 @@ func TestWriteWidthShardedWithDepth(t *testing.T) {
 
 func testWidthShardedWithDepth(t *testing.T) {
 	src := tinyFolder(t, 8, 3)
+	makeFinite(t, src)
 	dst := filepath.Join(t.TempDir(), "both")
 	_, units, keep := widthCopy(t, src, []int{2, 5}, 25, dst)
 	got, err := modelio.Open(dst)
@@ -241,7 +244,50 @@ func galleryFolder(t *testing.T, stem string, set map[string]any) string {
 	}
 	writeJSON(t, filepath.Join(dir, "config.json"), cfg)
 	writeData(t, filepath.Join(dir, "model.safetensors"), tensorsOf(t, cfg))
+	makeFinite(t, dir)
 	return dir
+}
+
+// makeFinite rewrites the BF16 tensors of dir's safetensors files so that no element is NaN or
+// infinite (writeData's bytes are arbitrary): an all-ones exponent loses its lowest bit.
+func makeFinite(t *testing.T, dir string) {
+	t.Helper()
+	ws, err := weights.ReadFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range ws.Files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tn := range ws.Tensors {
+			if tn.File != file || tn.DType != "BF16" {
+				continue
+			}
+			for i := tn.Offset; i+1 < tn.Offset+tn.Size; i += 2 {
+				if u := binary.LittleEndian.Uint16(data[i:]); u&0x7f80 == 0x7f80 {
+					binary.LittleEndian.PutUint16(data[i:], u&^0x0080)
+				}
+			}
+		}
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Weights holding NaN or infinities are refused, in one line naming the MLP, before anything is written.
+func TestWidthRefusesBrokenWeights(t *testing.T) {
+	src := tinyFolder(t, 2, 1) // writeData's arbitrary bytes hold NaNs
+	m, err := modelio.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = neurons.Score(context.Background(), m, neurons.PPM, nil)
+	if err == nil || !strings.Contains(err.Error(), "hold NaN or infinite values") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("got %v", err)
+	}
 }
 
 // Experts are each scored and narrowed alike; Qwen3-MoE's dense layers and experts have their own
