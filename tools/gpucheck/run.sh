@@ -75,5 +75,19 @@ done
 step "fixtures on the GPU: fp32 to 1e-4, fp16 and bf16 BI to 2e-2 (compute.TestFixturesGPU)"
 (cd compute && timeout 200 ../.gpu/compute.test -test.run 'GPU' -test.v) | tee "$WORK/res/fixtures-gpu.txt"
 
+step "width-pruned copies: transformers loads them, logits equal the zeroed original, NLL equals Layerscope's"
+# CPU only, seconds. docs/PRUNING.md; tools/fixtures/check_width.py says what it checks.
+WIDTH=llama,qwen3,gemma3_text,phi3,gpt2,mistral,qwen2
+mkdir -p "$WORK/width"
+for f in ${WIDTH//,/ }; do
+  rm -rf "$WORK/width/$f"
+  .gpu/layerscope prune testdata/fixtures/$f --width 40% -o "$WORK/width/$f" --json >"$WORK/width/$f.prune.json"
+  fixture_tokens testdata/fixtures/$f/tokens.json >"$WORK/width/$f.tokens.json"
+  .gpu/layerscope perplexity "$WORK/width/$f" --tokens "$WORK/width/$f.tokens.json" --backend cpu --json \
+    >"$WORK/width/$f.perplexity.json"
+done
+timeout 300 python3 tools/fixtures/check_width.py --fixtures testdata/fixtures --work "$WORK/width" --families $WIDTH \
+  | tee "$WORK/res/width.jsonl"
+
 step "done"
 tar czf "$OUT/results.tgz" -C "$WORK" res
