@@ -1,9 +1,12 @@
 package neurons
 
 import (
+	"errors"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -41,19 +44,38 @@ func (s *stats) variance(j int) float64 {
 	return (s.sq[j] - s.sum[j]*s.sum[j]/n) / (n - 1)
 }
 
-// workers splits [0, n) into contiguous parts, one per CPU, and runs fn on each.
-func workers(n int, fn func(lo, hi int)) {
+// errFault says the mapped file could not be read: another process truncated or replaced it.
+var errFault = errors.New("the file changed or became unreadable while its weights were read")
+
+// workers splits [0, n) into contiguous parts, one per CPU, and runs fn on each. fn reads the mapped
+// file, where a file truncated by another process turns a read into SIGBUS: each worker asks the
+// runtime for a panic instead of a crash, and workers returns errFault.
+func workers(n int, fn func(lo, hi int)) error {
 	p := min(runtime.GOMAXPROCS(0), max(n/64, 1))
 	var wg sync.WaitGroup
+	var faulted atomic.Bool
 	for w := range p {
 		lo, hi := n*w/p, n*(w+1)/p
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer func() {
+				if r := recover(); r != nil {
+					if _, ok := r.(interface{ Addr() uintptr }); !ok {
+						panic(r)
+					}
+					faulted.Store(true)
+				}
+			}()
 			fn(lo, hi)
 		}()
 	}
 	wg.Wait()
+	if faulted.Load() {
+		return errFault
+	}
+	return nil
 }
 
 // littleEndian is true where an F32 tensor's bytes can be read in place.
@@ -84,9 +106,10 @@ func elemSize(dtype string) int {
 }
 
 // feedRows sets the statistics from a [neurons, width] matrix: row j is neuron j's whole vector.
-func feedRows(s *stats, dtype string, data []byte, neurons, width int) {
+func feedRows(s *stats, dtype string, data []byte, neurons, width int) error {
 	eb := elemSize(dtype)
-	workers(neurons, func(lo, hi int) {
+	s.n = width
+	return workers(neurons, func(lo, hi int) {
 		buf := make([]float32, width)
 		for j := lo; j < hi; j++ {
 			row := floats(buf, dtype, data[j*width*eb:(j+1)*width*eb])
@@ -101,7 +124,6 @@ func feedRows(s *stats, dtype string, data []byte, neurons, width int) {
 			}
 		}
 	})
-	s.n = width
 }
 
 // peaks returns the largest and smallest element, and NaN for both when an element is NaN or
@@ -196,10 +218,11 @@ func shiftedSums(v []float32, shift float64) (sum, sq float64) {
 }
 
 // feedCols adds a [rows, neurons] matrix to the statistics: column j is more of neuron j's vector.
-func feedCols(s *stats, dtype string, data []byte, rows, neurons int) {
+func feedCols(s *stats, dtype string, data []byte, rows, neurons int) error {
 	eb := elemSize(dtype)
 	first := s.n == 0
-	workers(neurons, func(lo, hi int) {
+	s.n += rows
+	return workers(neurons, func(lo, hi int) {
 		buf := make([]float32, hi-lo)
 		for r := range rows {
 			row := floats(buf, dtype, data[(r*neurons+lo)*eb:(r*neurons+hi)*eb])
@@ -247,5 +270,4 @@ func feedCols(s *stats, dtype string, data []byte, rows, neurons int) {
 			}
 		}
 	})
-	s.n += rows
 }

@@ -176,49 +176,67 @@ func unitStats(m *modelio.Model, maps *fileMaps, u modelio.MLPUnit, method Metho
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		feedRows(a, g.DType, gd, width, int(H))
-		feedRows(b, up.DType, ud, width, int(H))
+		if err := feedRows(a, g.DType, gd, width, int(H)); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: %v", g.File, err)
+		}
+		if err := feedRows(b, up.DType, ud, width, int(H)); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: %v", up.File, err)
+		}
 	case modelio.MLPFusedGLU:
 		gu, d, err := tensor(u.GateUp.Weight(), 2*u.Width, H)
 		if err != nil {
 			return nil, nil, 0, err
 		}
 		half := len(d) / 2
-		feedRows(a, gu.DType, d[:half], width, int(H))
-		feedRows(b, gu.DType, d[half:], width, int(H))
+		if err := feedRows(a, gu.DType, d[:half], width, int(H)); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: %v", gu.File, err)
+		}
+		if err := feedRows(b, gu.DType, d[half:], width, int(H)); err != nil {
+			return nil, nil, 0, fmt.Errorf("%s: %v", gu.File, err)
+		}
 	case modelio.MLPClassic:
 		if u.Up.Conv1D {
 			t, d, err := tensor(u.Up.Weight(), H, u.Width)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			feedCols(a, t.DType, d, int(H), width)
+			if err := feedCols(a, t.DType, d, int(H), width); err != nil {
+				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			}
 		} else {
 			t, d, err := tensor(u.Up.Weight(), u.Width, H)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			feedRows(a, t.DType, d, width, int(H))
+			if err := feedRows(a, t.DType, d, width, int(H)); err != nil {
+				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			}
 		}
 		if u.Up.Bias {
 			t, d, err := tensor(u.Up.BiasName(), u.Width)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			feedCols(a, t.DType, d, 1, width)
+			if err := feedCols(a, t.DType, d, 1, width); err != nil {
+				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			}
 		}
 		if u.Down.Conv1D {
 			t, d, err := tensor(u.Down.Weight(), u.Width, H)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			feedRows(b, t.DType, d, width, int(H))
+			if err := feedRows(b, t.DType, d, width, int(H)); err != nil {
+				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			}
 		} else {
 			t, d, err := tensor(u.Down.Weight(), H, u.Width)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			feedCols(b, t.DType, d, int(H), width)
+			if err := feedCols(b, t.DType, d, int(H), width); err != nil {
+				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			}
 		}
 	}
 	return a, b, read, nil
