@@ -40,7 +40,16 @@ const (
 	PPM Method = iota + 1 // peak-to-peak magnitude: optipfair's MAW, its default
 	VOW                   // variance of weights
 	PON                   // product of L1 norms
+	// Activation is the L2 norm, over calibration tokens, of each neuron's input to down_proj
+	// (optipfair's X_d norm), measured by the compute engine: ScoreActivations.
+	Activation
+	// Hybrid is optipfair's data-driven score: (ppm of gate + of up + of down's column, each divided
+	// by its matrix's largest + 1e-8) × the activation norm: ScoreActivations.
+	Hybrid
 )
+
+// NeedsActivations reports whether a method scores from activations over calibration text.
+func (m Method) NeedsActivations() bool { return m == Activation || m == Hybrid }
 
 // DefaultMethod is optipfair's default, and Layerscope's.
 const DefaultMethod = PPM
@@ -53,12 +62,17 @@ func (m Method) String() string {
 		return "vow"
 	case PON:
 		return "pon"
+	case Activation:
+		return "activation"
+	case Hybrid:
+		return "hybrid"
 	}
 	return "unknown"
 }
 
-// Methods names the static methods a user can ask for; "maw" is accepted as ppm's alias.
-var Methods = []string{"ppm", "vow", "pon"}
+// Methods names the methods a user can ask for; "maw" is accepted as ppm's alias. The last two need
+// activations over calibration text.
+var Methods = []string{"ppm", "vow", "pon", "activation", "hybrid"}
 
 // ParseMethod reads a method name, in any case; "maw" is ppm (optipfair's older name for it).
 func ParseMethod(s string) (Method, error) {
@@ -69,10 +83,12 @@ func ParseMethod(s string) (Method, error) {
 		return VOW, nil
 	case "pon":
 		return PON, nil
-	case "activation", "hybrid":
-		return 0, fmt.Errorf("method %q needs activations over calibration text, which Layerscope does not compute yet; use ppm, vow or pon", s)
+	case "activation":
+		return Activation, nil
+	case "hybrid":
+		return Hybrid, nil
 	}
-	return 0, fmt.Errorf("unknown method %q: use ppm (alias maw), vow or pon", s)
+	return 0, fmt.Errorf("unknown method %q: use ppm (alias maw), vow, pon, activation or hybrid", s)
 }
 
 // Scores are one method's scores of every MLP unit of a model.
@@ -86,6 +102,9 @@ type Scores struct {
 // Score computes method's score of every neuron of every MLP of m, streaming block by block.
 // progress, when not nil, is called with the blocks done and in all. ctx cancels between blocks.
 func Score(ctx context.Context, m *modelio.Model, method Method, progress func(done, total int)) (*Scores, error) {
+	if method.NeedsActivations() {
+		return nil, fmt.Errorf("method %s scores from activations: use ScoreActivations", method)
+	}
 	if method < PPM || method > PON {
 		return nil, fmt.Errorf("unknown scoring method %d", method)
 	}

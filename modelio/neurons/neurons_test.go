@@ -420,12 +420,13 @@ func TestTopK(t *testing.T) {
 }
 
 func TestParseMethod(t *testing.T) {
-	for in, want := range map[string]neurons.Method{"ppm": neurons.PPM, "MAW": neurons.PPM, "vow": neurons.VOW, "Pon": neurons.PON} {
+	for in, want := range map[string]neurons.Method{"ppm": neurons.PPM, "MAW": neurons.PPM, "vow": neurons.VOW, "Pon": neurons.PON,
+		"activation": neurons.Activation, "hybrid": neurons.Hybrid} {
 		if got, err := neurons.ParseMethod(in); err != nil || got != want {
 			t.Errorf("%s: %v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"l3", "", "activation"} {
+	for _, bad := range []string{"l3", "", "l2"} {
 		if _, err := neurons.ParseMethod(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -479,5 +480,72 @@ func TestScoreRefuses(t *testing.T) {
 		if _, err := neurons.Score(context.Background(), g, neurons.PPM, nil); err == nil || !strings.Contains(err.Error(), "not a family Layerscope knows") {
 			t.Errorf("unknown family: %v", err)
 		}
+	}
+}
+
+// The hybrid score equals optipfair's formula, written out in float64 from the weights: the ppm of
+// gate rows, up rows (fused or not) and down columns, each over its matrix's largest + 1e-8, summed,
+// times the activation norm; for a classic MLP the input (with bias) and output vectors.
+func TestHybridMatchesReference(t *testing.T) {
+	for _, tc := range familyCases {
+		if tc.layout.expert {
+			continue // activations of experts are not measured
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeRandom(t, dir, galleryConfig(t, tc.stem, tc.set), "F32", 5)
+			m, err := modelio.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			units, err := modelio.MLPUnits(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			norms := make([][]float64, len(units))
+			for i, u := range units {
+				norms[i] = make([]float64, u.Width)
+				for j := range norms[i] {
+					norms[i][j] = 0.5 + float64((j*7+i*3)%11)
+				}
+			}
+			act, err := neurons.ScoreActivations(context.Background(), m, neurons.Activation, norms, nil)
+			if err != nil || act.Score[1][5] != norms[1][5] {
+				t.Fatalf("activation: %v", err)
+			}
+			s, err := neurons.ScoreActivations(context.Background(), m, neurons.Hybrid, norms, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ptp := func(v []float64) float64 { return slices.Max(v) + math.Abs(slices.Min(v)) }
+			for i, u := range units {
+				a, b := tc.layout.vectors(t, dir, u.Block)
+				terms := [][][]float64{a, b}
+				if tc.layout.kind == "glu" || tc.layout.kind == "fused" {
+					down := matrix(t, dir, fmt.Sprintf(strings.Replace(strings.Replace(tc.layout.a, "gate_up_proj", "down_proj", 1), "gate_proj", "down_proj", 1), u.Block))
+					cols := make([][]float64, u.Width)
+					for j := range cols {
+						cols[j] = column(down, j)
+					}
+					terms = append(terms, cols)
+				}
+				want := make([]float64, u.Width)
+				for _, term := range terms {
+					top := math.Inf(-1)
+					for _, v := range term {
+						top = max(top, ptp(v))
+					}
+					for j, v := range term {
+						want[j] += ptp(v) / (top + 1e-8)
+					}
+				}
+				for j := range want {
+					w := want[j] * norms[i][j]
+					if d := math.Abs(s.Score[i][j] - w); d > 1e-9*w {
+						t.Fatalf("%s neuron %d: %.15g, reference %.15g", u.Path, j, s.Score[i][j], w)
+					}
+				}
+			}
+		})
 	}
 }
