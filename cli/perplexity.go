@@ -103,7 +103,8 @@ func runPerplexity(env *Env, args []string) error {
 			}
 		}
 		if widthSet {
-			_, keep, _, _, err := chooseNeurons(env, m, d, t, method, false)
+			calib := &calibSource{textFile: textFile, tokensFile: tokensFile, backend: backend, dtype: dtype, samples: samples, seqLen: seqLen}
+			_, keep, _, _, err := chooseNeurons(env, m, d, t, method, false, calib)
 			if err != nil {
 				return err
 			}

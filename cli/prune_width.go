@@ -12,7 +12,10 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/layerscope/layerscope/compute"
+	"github.com/layerscope/layerscope/compute/calibration"
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/facts"
 	"github.com/layerscope/layerscope/modelio/neurons"
@@ -26,11 +29,47 @@ type widthOptions struct {
 	asJSON                   *bool
 }
 
+// calibSource is where the activation and hybrid methods get their tokens and how they compute.
+type calibSource struct {
+	textFile, tokensFile, backend, dtype *string
+	samples, seqLen                      *int
+}
+
+// calibrationFlags adds prune's flags for the activation and hybrid methods (perplexity has its own).
+func calibrationFlags(fs *flag.FlagSet) *calibSource {
+	return &calibSource{
+		textFile:   fs.String("text", "", "activation/hybrid: calibration text FILE (default: the built-in text)"),
+		tokensFile: fs.String("tokens", "", "activation/hybrid: JSON array of token-id arrays, used exactly as given"),
+		samples:    fs.Int("samples", calibration.DefaultSamples, "activation/hybrid: samples cut from the text"),
+		seqLen:     fs.Int("seq-len", calibration.DefaultSeqLen, "activation/hybrid: tokens per sample"),
+		backend:    fs.String("backend", "auto", "activation/hybrid: auto, gpu or cpu"),
+		dtype:      fs.String("dtype", "", "activation/hybrid: fp16, bf16 or fp32 (default: fp16 on a GPU, fp32 on the CPU)"),
+	}
+}
+
+// check refuses bad calibration flags in the command line's usage form.
+func (c *calibSource) check(cmd string) error {
+	switch *c.backend {
+	case "auto", "gpu", "cpu":
+	default:
+		return errUsage{cmd + ": --backend must be auto, gpu or cpu"}
+	}
+	switch *c.dtype {
+	case "", "fp16", "bf16", "fp32":
+	default:
+		return errUsage{cmd + ": --dtype must be fp16, bf16 or fp32"}
+	}
+	if *c.tokensFile != "" && *c.textFile != "" {
+		return errUsage{cmd + ": give --text or --tokens, not both"}
+	}
+	return nil
+}
+
 func widthFlags(fs *flag.FlagSet) *widthOptions {
 	return &widthOptions{
 		width:     fs.String("width", "", "the share of every MLP's neurons to remove: 40% (optipfair's pruning_percentage)"),
 		expansion: fs.String("expansion", "", "the MLP width to reach, as I/H of the hidden size: 2.4 (or 240%); exclusive with --width"),
-		method:    fs.String("method", "", "neuron score: ppm (default; alias maw), vow or pon"),
+		method:    fs.String("method", "", "neuron score: ppm (default; alias maw), vow, pon, activation or hybrid"),
 		divisor:   fs.Int("divisor", 0, "round the kept width to the nearest multiple of 32, 64, 128 or 256"),
 		asJSON:    fs.Bool("json", false, "print what was kept per block as JSON (docs/PRUNING.md)"),
 	}
@@ -123,9 +162,12 @@ func shiftDecimal(s string, n int) string {
 
 // runWidthPrune writes (or, with dryRun, describes) a copy of the model at path with every MLP
 // narrowed, after removing the blocks in removeList when given.
-func runWidthPrune(env *Env, path, removeList, out string, dryRun bool, w *widthOptions) error {
+func runWidthPrune(env *Env, path, removeList, out string, dryRun bool, w *widthOptions, calib *calibSource) error {
 	t, method, err := w.target()
 	if err != nil {
+		return err
+	}
+	if err := calib.check("prune"); err != nil {
 		return err
 	}
 	var remove []int
@@ -151,7 +193,7 @@ func runWidthPrune(env *Env, path, removeList, out string, dryRun bool, w *width
 			return err
 		}
 	}
-	units, keep, percent, chosen, err := chooseNeurons(env, m, d, t, method, dryRun)
+	units, keep, percent, chosen, err := chooseNeurons(env, m, d, t, method, dryRun, calib)
 	if err != nil {
 		return err
 	}
@@ -305,7 +347,7 @@ func printWidth(w io.Writer, r *widthReportJSON) error {
 // chooseNeurons scores d's neurons with method and picks the ones each MLP keeps for target t. A
 // model without weights gets only its widths (the first neurons stand in, chosen false) when
 // widthsOnly allows it.
-func chooseNeurons(env *Env, m, d *modelio.Model, t neurons.Target, method neurons.Method, widthsOnly bool) (
+func chooseNeurons(env *Env, m, d *modelio.Model, t neurons.Target, method neurons.Method, widthsOnly bool, calib *calibSource) (
 	units []modelio.MLPUnit, keep [][]int, percent float64, chosen bool, err error) {
 	units, err = modelio.MLPUnits(d)
 	if err != nil {
@@ -330,9 +372,14 @@ func chooseNeurons(env *Env, m, d *modelio.Model, t neurons.Target, method neuro
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgressBar(env.Stderr)
-	scores, err := neurons.Score(ctx, d, method, func(done, total int) { bar.update(done, total, "blocks scored") })
-	bar.done()
+	var scores *neurons.Scores
+	if method.NeedsActivations() {
+		scores, err = activationScores(ctx, env, m, d, method, calib)
+	} else {
+		bar := newProgressBar(env.Stderr)
+		scores, err = neurons.Score(ctx, d, method, func(done, total int) { bar.update(done, total, "blocks scored") })
+		bar.done()
+	}
 	if errors.Is(err, context.Canceled) {
 		return nil, nil, 0, false, errors.New("stopped; nothing written")
 	}
@@ -343,4 +390,30 @@ func chooseNeurons(env *Env, m, d *modelio.Model, t neurons.Target, method neuro
 		return nil, nil, 0, false, err
 	}
 	return units, keep, percent, true, nil
+}
+
+// activationScores measures d's MLP activations over the calibration tokens with the compute engine
+// (with progress, tokens/s and Ctrl-C as importance runs), then scores them with method.
+func activationScores(ctx context.Context, env *Env, m, d *modelio.Model, method neurons.Method, calib *calibSource) (*neurons.Scores, error) {
+	tokens, err := calibrationTokens(m, *calib.tokensFile, *calib.textFile, *calib.samples, *calib.seqLen)
+	if err != nil {
+		return nil, err
+	}
+	session := compute.NewSession()
+	defer session.Close()
+	bar := newProgressBar(env.Stderr)
+	acts, err := session.NeuronActivations(ctx, d, tokens, compute.Options{
+		Backend: backendOption(*calib.backend), DType: *calib.dtype, Progress: bar.update})
+	bar.done()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range acts.Notes {
+		fmt.Fprintln(env.Stderr, "note: "+n)
+	}
+	fmt.Fprintf(env.Stderr, "activations: %d tokens on %s (%s) in %s, %.0f tokens/s\n", acts.Tokens, acts.Device, acts.DType,
+		acts.Elapsed.Round(time.Millisecond), float64(acts.Tokens)/acts.Elapsed.Seconds())
+	bar = newProgressBar(env.Stderr)
+	defer bar.done()
+	return neurons.ScoreActivations(ctx, d, method, acts.Norms, func(done, total int) { bar.update(done, total, "blocks scored") })
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,7 +117,9 @@ func TestPruneWidthRefuses(t *testing.T) {
 		{"bad divisor", []string{llama, "--width", "40%", "--divisor", "48"}, 2, "--divisor: 48 is not one of 32, 64, 128, 256"},
 		{"divisor alone", []string{llama, "--divisor", "64", "--remove", "1"}, 2, "--divisor rounds a width"},
 		{"bad method", []string{llama, "--width", "40%", "--method", "l3"}, 2, `--method: unknown method "l3"`},
-		{"activation", []string{llama, "--width", "40%", "--method", "activation"}, 2, "--method: method \"activation\" needs activations"},
+		{"activation without tokens", []string{llama, "--width", "40%", "--method", "activation"}, 1, "(or pass --tokens FILE)"},
+		{"hybrid without weights", []string{"llama-3.2-1b", "--width", "40%", "--method", "hybrid"}, 1, "llama-3.2-1b has no weights"},
+		{"bad backend", []string{llama, "--width", "40%", "--method", "hybrid", "--backend", "tpu"}, 2, "--backend must be auto, gpu or cpu"},
 		{"rounds to zero", []string{llama, "--width", "70%", "--divisor", "256"}, 1, "--divisor: 48 neurons kept of 160 round to 0 as a multiple of 256"},
 		{"expansion grows", []string{llama, "--expansion", "3"}, 1, "--expansion: 3.00× (I/H; 200% as (I−H)/H) would not shrink the MLP"},
 		{"expansion text", []string{llama, "--expansion", "wide"}, 2, `--expansion: "wide" is not an expansion`},
@@ -140,5 +143,39 @@ func TestPruneWidthRefuses(t *testing.T) {
 				t.Errorf("%s was written", dst)
 			}
 		})
+	}
+}
+
+// --method activation and hybrid measure the MLP activations on the calibration tokens with the
+// compute engine, then write a copy that opens at the new width; the two methods keep different
+// neurons than ppm does.
+func TestPruneWidthActivationMethods(t *testing.T) {
+	src := "../testdata/fixtures/llama"
+	tokens := fixtureTokens(t, "llama")
+	kept := map[string][]int{}
+	for _, method := range []string{"ppm", "activation", "hybrid"} {
+		dst := filepath.Join(t.TempDir(), method)
+		status, stdout, stderr := run("prune", src, "--width", "40%", "--method", method, "--tokens", tokens, "--backend", "cpu", "-o", dst, "--json")
+		if status != 0 {
+			t.Fatalf("%s: status %d: %s", method, status, stderr)
+		}
+		var got widthOut
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Method != method || len(got.MLPs) != 4 || len(got.MLPs[0].Kept) != 96 {
+			t.Fatalf("%s: %+v", method, got)
+		}
+		if method != "ppm" && !strings.Contains(stderr, "tokens/s") {
+			t.Errorf("%s: no tokens/s on stderr: %s", method, stderr)
+		}
+		m, err := modelio.Open(dst)
+		if err != nil || m.Config.Int("intermediate_size", 0) != 96 {
+			t.Fatalf("%s: copy %v", method, err)
+		}
+		kept[method] = got.MLPs[0].Kept
+	}
+	if slices.Equal(kept["ppm"], kept["activation"]) || slices.Equal(kept["activation"], kept["hybrid"]) {
+		t.Errorf("the methods kept the same neurons")
 	}
 }
