@@ -88,6 +88,15 @@ for f in ${WIDTH//,/ }; do
 done
 timeout 300 python3 tools/fixtures/check_width.py --fixtures testdata/fixtures --work "$WORK/width" --families $WIDTH \
   | tee "$WORK/res/width.jsonl"
+step "hybrid neuron scores from activations measured on the GPU in fp16, against the CPU's f32 (kept neurons)"
+for dev in "cpu fp32" "gpu fp16"; do
+  set -- $dev
+  rm -rf "$WORK/width/hybrid-$1"
+  timeout 120 .gpu/layerscope prune testdata/fixtures/llama --width 40% --method hybrid --tokens "$WORK/width/llama.tokens.json" \
+    --backend $1 --dtype $2 -o "$WORK/width/hybrid-$1" --json >"$WORK/res/hybrid-$1.json"
+done
+python3 -c 'import json,sys; a,b=(json.load(open(f))["mlps"] for f in sys.argv[1:]); print("blocks whose kept neurons differ between cpu fp32 and gpu fp16:", [x["block"] for x,y in zip(a,b) if x["kept"]!=y["kept"]])' \
+  "$WORK/res/hybrid-cpu.json" "$WORK/res/hybrid-gpu.json"
 
 step "done"
 tar czf "$OUT/results.tgz" -C "$WORK" res
