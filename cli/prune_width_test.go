@@ -179,3 +179,20 @@ func TestPruneWidthActivationMethods(t *testing.T) {
 		t.Errorf("the methods kept the same neurons")
 	}
 }
+
+// The published anchors from the command line, on the gallery's Llama-3.2-1B (no weights: widths only):
+// 40% keeps 4916 of 8192 and leaves 913,770,496 parameters; --expansion 2.4 (or 240%) is the same 40%.
+func TestPruneWidthGalleryAnchors(t *testing.T) {
+	for _, args := range [][]string{{"--width", "40%"}, {"--expansion", "2.4"}, {"--expansion", "240%"}} {
+		status, stdout, stderr := run(append([]string{"prune", "llama-3.2-1b", "--dry-run"}, args...)...)
+		for _, want := range []string{"intermediate_size 8192 → 4916", "1,235,814,400 → 913,770,496", "4.00× → 2.40× as I/H (300% → 140% as (I−H)/H)", "nothing written"} {
+			if status != 0 || !strings.Contains(stdout, want) {
+				t.Errorf("%v: status %d, output lacks %q:\n%s%s", args, status, want, stdout, stderr)
+			}
+		}
+	}
+	status, stdout, _ := run("prune", "llama-3.2-1b", "--dry-run", "--width", "20%")
+	if status != 0 || !strings.Contains(stdout, "intermediate_size 8192 → 6554") {
+		t.Errorf("20%%: %s", stdout)
+	}
+}
