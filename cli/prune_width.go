@@ -150,8 +150,15 @@ func expansionPercent(s string) (float64, error) {
 
 // shiftDecimal multiplies a decimal number written in s by 10^n by moving its point.
 func shiftDecimal(s string, n int) string {
-	if strings.ContainsAny(s, "eE") || s == "" {
-		return s + "e" + strconv.Itoa(n) // ParseFloat reads "2.4e2"; a bad s stays bad
+	if i := strings.IndexAny(s, "eE"); i >= 0 { // 2.45e0 → 2.45e2
+		exp, err := strconv.Atoi(s[i+1:])
+		if err != nil {
+			return s // stays unreadable
+		}
+		return s[:i] + "e" + strconv.Itoa(exp+n)
+	}
+	if s == "" {
+		return s
 	}
 	intPart, frac, _ := strings.Cut(s, ".")
 	for len(frac) < n {
