@@ -194,10 +194,11 @@ func l1(v []float32) float64 {
 	var a0, a1, a2, a3 float64
 	i := 0
 	for ; i+4 <= len(v); i += 4 {
-		a0 += math.Abs(float64(v[i]))
-		a1 += math.Abs(float64(v[i+1]))
-		a2 += math.Abs(float64(v[i+2]))
-		a3 += math.Abs(float64(v[i+3]))
+		w := v[i : i+4 : i+4] // one bounds check for the four
+		a0 += math.Abs(float64(w[0]))
+		a1 += math.Abs(float64(w[1]))
+		a2 += math.Abs(float64(w[2]))
+		a3 += math.Abs(float64(w[3]))
 	}
 	for ; i < len(v); i++ {
 		a0 += math.Abs(float64(v[i]))
@@ -210,7 +211,8 @@ func shiftedSums(v []float32, shift float64) (sum, sq float64) {
 	var s0, s1, q0, q1 float64
 	i := 0
 	for ; i+2 <= len(v); i += 2 {
-		d0, d1 := float64(v[i])-shift, float64(v[i+1])-shift
+		w := v[i : i+2 : i+2]
+		d0, d1 := float64(w[0])-shift, float64(w[1])-shift
 		s0 += d0
 		s1 += d1
 		q0 += d0 * d0
