@@ -43,7 +43,10 @@ func init() {
 			"score every decoder block on calibration text (GPU fp16 when usable, else CPU f32)", runImportance},
 		{"tokenize", "MODEL [--text FILE] [--json] [--plain] [STRING]", "show the token ids and pieces of a text (the folder needs tokenizer.json)", runTokenize},
 		{"setup-backend", "cuda|cpu [--force] [--timeout 15s]", "download a PJRT plugin into ~/.local/lib/go-xla (the only command that downloads)", runSetupBackend},
-		{"prune", "MODEL --remove 3,5 -o NEW_FOLDER [--dry-run]", "write a copy of MODEL without the given decoder blocks (never into MODEL)", runPrune},
+		{"prune", "MODEL [--remove 3,5] [--width 40% | --expansion 2.4] [--method ppm|vow|pon|activation|hybrid] [--divisor 64] [--text F|--tokens F] -o NEW_FOLDER [--dry-run] [--json]",
+			"write a copy of MODEL without the given decoder blocks and/or MLP neurons (never into MODEL)", runPrune},
+		{"perplexity", "MODEL [--text FILE|--tokens FILE] [--backend auto|gpu|cpu] [--dtype fp16|bf16|fp32] [--remove 3,5] [--width 40%] [--json]",
+			"mean next-token NLL and perplexity; with --remove/--width the pruned model's too, nothing written", runPerplexity},
 		{"help", "", "show this help", func(env *Env, _ []string) error { usage(env.Stdout); return nil }},
 	}
 }

@@ -20,12 +20,19 @@ func runPrune(env *Env, args []string) error {
 	removeList := fs.String("remove", "", "the blocks to remove, as the model numbers them: 3,5 or 10-12")
 	out := fs.String("o", "", "the new folder to write the pruned copy to (it must not exist, or be empty)")
 	dryRun := fs.Bool("dry-run", false, "show what the pruned model would be, and write nothing")
+	w, calib := widthFlags(fs), calibrationFlags(fs)
 	path, err := parse(fs, args, "MODEL")
 	if err != nil {
 		return err
 	}
+	if w.given() { // width pruning, with or without --remove: prune_width.go
+		return runWidthPrune(env, path, *removeList, *out, *dryRun, w, calib)
+	}
+	if err := w.withoutWidth(); err != nil {
+		return err
+	}
 	if *removeList == "" {
-		return errUsage{"prune: --remove is required: the blocks to remove, e.g. --remove 3,5"}
+		return errUsage{"prune: --remove is required: the blocks to remove, e.g. --remove 3,5 (or --width 40% to remove MLP neurons)"}
 	}
 	remove, err := modelio.ParseBlocks(*removeList)
 	if err != nil {

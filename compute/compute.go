@@ -65,6 +65,9 @@ type Options struct {
 	Metrics []Metric // nil: BI, angular and flat, which one pass gives; ablation costs L²/2 blocks more
 	// Progress, when set, is called after every block evaluation and head run.
 	Progress func(done, total int, msg string)
+	// Prune, when set, runs the model as that pruning would leave it (blocks skipped, MLP neurons
+	// left out), without writing anything.
+	Prune *Pruning
 }
 
 // Result holds one run's scores and how they were computed.

@@ -66,6 +66,7 @@ func matmulBias(x, w *Node, wIn, in, out int, b *Node) *Node {
 	if dims[len(dims)-1] != in {
 		panic(fmt.Errorf("linear: input %v does not end in %d", dims, in))
 	}
+	taps.see(w, x) // the down projection's input, when a graph measures MLP activations (activation.go)
 	rows := x.Shape().Size() / in
 	y := DotGeneral(Reshape(x, rows, in), []int{1}, nil, w, []int{wIn}, nil)
 	if b != nil {

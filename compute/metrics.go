@@ -43,8 +43,11 @@ type blockStat struct {
 	nonFinite    int
 }
 
+// blockStatCount is how many outputs blockStats adds to a block's executable.
+const blockStatCount = 5
+
 func readStats(ts []*tensors.Tensor) (st blockStat, err error) {
-	if len(ts) != 5 {
+	if len(ts) != blockStatCount {
 		return st, fmt.Errorf("compute: block executable returned %d statistics, expected 5", len(ts))
 	}
 	get := func(t *tensors.Tensor) []float32 {

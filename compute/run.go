@@ -27,6 +27,9 @@ type passResult struct {
 	nll     float64     // mean next-token NLL of the full model
 	nllN    int
 	skipNLL []float64 // with block i skipped (ablation only)
+	// actSums[i][j]: Σ over the real tokens of neuron j's input to block i's down projection, squared
+	// (passOptions.normsKey only).
+	actSums [][]float32
 
 	// For tests: every block's output downloaded ([batch·seq·hidden] each) and the logits.
 	hidden [][]float32
@@ -36,8 +39,9 @@ type passResult struct {
 // passOptions choose what a pass computes beyond the block statistics and the NLL.
 type passOptions struct {
 	ablation   bool
-	keepHidden bool // download every block's output (tests)
-	logits     bool // compute the full logits (tests)
+	keepHidden bool   // download every block's output (tests)
+	logits     bool   // compute the full logits (tests)
+	normsKey   string // measure the input of this slot's projection (MLP activations, activation.go)
 	progress   func(done, total int, msg string)
 }
 
@@ -50,6 +54,10 @@ func (e *engine) pass(ctx context.Context, o passOptions) (res *passResult, err 
 	total := L + 1
 	if o.ablation {
 		total += L*(L-1)/2 + L
+	}
+	if o.normsKey != "" {
+		e.normsKey = o.normsKey
+		e.key += "|activations " + o.normsKey
 	}
 	done := 0
 	step := func(msg string) {
@@ -168,6 +176,9 @@ func (e *engine) blockStep(ctx context.Context, j int, g *Graph, w []backends.Bu
 		return &overflowError{block: j, dtype: dtypeName(e.dt)}
 	}
 	res.stats[j] = out.stats
+	if out.actSums != nil {
+		res.actSums = append(res.actSums, out.actSums)
+	}
 	if o.keepHidden {
 		v, err := tensors.CopyFlatData[float32](out.y)
 		if err != nil {

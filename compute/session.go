@@ -110,6 +110,13 @@ func (s *Session) drop(c candidate) {
 // run is Run that also returns the pass's raw results, which the tests compare with PyTorch's.
 func (s *Session) run(ctx context.Context, m *modelio.Model, tokens [][]int, opts Options, po passOptions) (*Result, *passResult, error) {
 	start := time.Now()
+	if opts.Prune != nil { // evaluate the pruned model without writing it (evaluate.go)
+		pm, err := opts.Prune.Apply(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		m = pm
+	}
 	p, st, in, err := setup(m, tokens)
 	if err != nil {
 		return nil, nil, err

@@ -34,6 +34,7 @@ type engine struct {
 
 	// Inputs shared by every block, on the device for the whole run.
 	keyMask, last backends.Buffer         // [batch, seq] float32
+	normsKey      string                  // the slot of the down projection whose input is measured; "": none
 	windows       map[int]backends.Buffer // int32 scalars by window (0: full attention)
 	cos, sin      []backends.Buffer       // [seq, rotary] float32 per RoPE kind
 	// The head's vocabulary slices (row ids [slice, 1], validity [slice]) and every position's next
@@ -249,9 +250,23 @@ func (e *engine) compileBlock(slots []slot) (g *Graph, err error) {
 	}
 	w := e.weightParams(g, slots)
 	env := newBlockEnv(keyMask, window, cos, sin, e.dt)
+	var down *Node
+	if e.normsKey != "" { // record the down projection's input as the block is built (activation.go)
+		down = w.get(e.normsKey)
+		taps.watch(down)
+		defer taps.forget(down)
+	}
 	y := e.p.block(env, x, w)
 	y.AssertDims(B, S, H)
-	g.Compile(append([]*Node{y}, blockStats(x, y, last)...)...)
+	outs := append([]*Node{y}, blockStats(x, y, last)...)
+	if down != nil {
+		norms, err := activationSums(taps.input(down), keyMask)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, norms)
+	}
+	g.Compile(outs...)
 	return g, nil
 }
 
@@ -268,8 +283,9 @@ func ropeDim(rc ropeConfig) int {
 
 // blockOut is one block run: its output on the device and its statistics on the host.
 type blockOut struct {
-	y     *tensors.Tensor
-	stats blockStat
+	actSums []float32 // with MLP activations measured: Σ over real tokens of each neuron's squared input to down
+	y       *tensors.Tensor
+	stats   blockStat
 }
 
 // runBlock runs layer i's block on x with the weights already uploaded.
@@ -288,7 +304,10 @@ func (e *engine) runBlock(i int, g *Graph, x *tensors.Tensor, w []backends.Buffe
 	inputs = append(inputs, w...)
 	outs := g.RunWithBuffers(inputs, make([]bool, len(inputs)), 0)
 	out.y = outs[0]
-	out.stats, err = readStats(outs[1:])
+	out.stats, err = readStats(outs[1:min(len(outs), 1+blockStatCount)])
+	if err == nil && len(outs) > 1+blockStatCount {
+		out.actSums, err = tensors.CopyFlatData[float32](outs[1+blockStatCount])
+	}
 	for _, t := range outs[1:] {
 		t.FinalizeAll()
 	}

@@ -72,6 +72,9 @@ func (s *store) raw(name string) (*weights.Tensor, []byte, error) {
 		return nil, nil, fmt.Errorf("missing %s", name)
 	}
 	m := s.maps[t.File]
+	if t.Pick != nil { // a width-pruned model evaluated without writing it: pick.go
+		return picked(t, m)
+	}
 	if t.Offset < 0 || t.Size < 0 || t.Offset+t.Size > int64(len(m)) {
 		return nil, nil, fmt.Errorf("%s: tensor %s lies past the end of the file (bytes %d to %d of %d)",
 			t.File, name, t.Offset, t.Offset+t.Size, len(m))

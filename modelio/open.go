@@ -67,7 +67,9 @@ type Model struct {
 	// ConfigEdits are the config.json keys the pruning sets, in order; a pruned copy's config.json is
 	// the source's with these applied (package modelio/prune).
 	ConfigEdits []ConfigEdit
-	sourceName  string // the opened model's Name, before the " − blocks ..." suffix
+	// Narrowed lists the MLP widths a width pruning (NarrowMLP) changed, from the opened model's.
+	Narrowed   []WidthChange
+	sourceName string // the opened model's Name, before the " − blocks ..." suffix
 }
 
 // Open opens path: a model folder, a config.json, a .safetensors file, a .gguf file (or a folder

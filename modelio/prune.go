@@ -106,10 +106,11 @@ func RemoveBlocks(m *Model, remove []int) (*Model, error) {
 		}
 		p.Removed, p.SourceLayer = removed, sourceLayer
 		p.SourceParams = m.SourceParams
-		if m.Removed == nil {
+		if m.SourceParams == 0 { // m is the opened model
 			p.SourceParams = m.Spec.Root.NumParams()
 		}
 		p.ConfigEdits = mergeEdits(m.ConfigEdits, edits)
+		p.Narrowed = m.Narrowed
 		return p, nil
 	}
 	return nil, firstErr

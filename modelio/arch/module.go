@@ -341,4 +341,8 @@ const (
 	AttrAttention = "attention" // "sliding" or "full" where a model mixes them
 	AttrWindow    = "window"    // the sliding window in tokens
 	AttrTopK      = "top_k"     // experts chosen per token, on a RoleMoE module
+	// AttrWidthKey is the config.json key that sets the width (neurons) of an MLP, on the module that
+	// holds its up (or gate_up) and down projections: "intermediate_size", GPT-2's "n_inner", OPT's
+	// "ffn_dim", Qwen3-MoE's experts' "moe_intermediate_size". Width pruning writes the new width there.
+	AttrWidthKey = "width_key"
 )

@@ -36,7 +36,8 @@ var weightSuffixes = []string{
 }
 
 // Write writes into dst a copy of m without the decoder blocks remove, numbered as m numbers them
-// (pass the opened model and the blocks to remove, or a RemoveBlocks result and nil):
+// (pass the opened model and the blocks to remove, or a RemoveBlocks or modelio.NarrowMLP result and
+// nil; a narrowed model's MLP tensors are written with only their kept neurons, see pick.go):
 //
 //   - config.json: the source's with the pruning's edits (modelio.ConfigEdit: num_hidden_layers or
 //     n_layer, layer_types, ...). The file is decoded into its ordered list of top-level keys; every
@@ -470,9 +471,16 @@ func writeSafetensors(path, src string, ts []*weights.Tensor, c *counter) error 
 	}
 	// Tensors that lie back to back in the source are copied as one run.
 	for i := 0; i < len(ts); {
+		if ts[i].Pick != nil { // a width-pruned tensor: only its kept slices (pick.go)
+			if err := copyPicked(out, in, ts[i], c); err != nil {
+				return fmt.Errorf("%s: %v", src, err)
+			}
+			i++
+			continue
+		}
 		start, end := ts[i].Offset, ts[i].Offset+ts[i].Size
 		j := i + 1
-		for j < len(ts) && ts[j].Offset == end {
+		for j < len(ts) && ts[j].Offset == end && ts[j].Pick == nil {
 			end += ts[j].Size
 			j++
 		}

@@ -24,6 +24,32 @@ type Tensor struct {
 	// Offset is the absolute byte offset of its data in File: 8 + header length + data_offsets[0].
 	Offset int64
 	Size   int64 // bytes
+	// Pick is set on a tensor of a width-pruned model that is not yet written (modelio.NarrowMLP):
+	// the bytes at Offset are then the source tensor of Pick.SourceShape, and this tensor is its
+	// slices Pick.Index along Pick.Axis; Shape and Size are the picked tensor's. Readers of the bytes
+	// must honour it: the prune writer gathers the slices, the compute engine refuses such a tensor.
+	Pick *Pick
+}
+
+// Pick selects slices of a source tensor along one axis: the kept neurons' rows of gate/up, the
+// kept columns of down_proj.
+type Pick struct {
+	Axis        int
+	Index       []int // source indices along Axis, in the order written
+	SourceShape []int64
+}
+
+// SourceSize is the number of bytes t's data occupies in File: Size, or the source tensor's size
+// when t picks slices of it.
+func (t *Tensor) SourceSize() int64 {
+	if t.Pick == nil || t.Elements() == 0 {
+		return t.Size
+	}
+	n := int64(1)
+	for _, d := range t.Pick.SourceShape {
+		n *= d
+	}
+	return t.Size / t.Elements() * n
 }
 
 // Elements is the number of elements of t (1 for a scalar).

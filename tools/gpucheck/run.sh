@@ -75,5 +75,28 @@ done
 step "fixtures on the GPU: fp32 to 1e-4, fp16 and bf16 BI to 2e-2 (compute.TestFixturesGPU)"
 (cd compute && timeout 200 ../.gpu/compute.test -test.run 'GPU' -test.v) | tee "$WORK/res/fixtures-gpu.txt"
 
+step "width-pruned copies: transformers loads them, logits equal the zeroed original, NLL equals Layerscope's"
+# CPU only, seconds. docs/PRUNING.md; tools/fixtures/check_width.py says what it checks.
+WIDTH=llama,qwen3,gemma3_text,phi3,gpt2,mistral,qwen2
+mkdir -p "$WORK/width"
+for f in ${WIDTH//,/ }; do
+  rm -rf "$WORK/width/$f"
+  .gpu/layerscope prune testdata/fixtures/$f --width 40% -o "$WORK/width/$f" --json >"$WORK/width/$f.prune.json"
+  fixture_tokens testdata/fixtures/$f/tokens.json >"$WORK/width/$f.tokens.json"
+  .gpu/layerscope perplexity "$WORK/width/$f" --tokens "$WORK/width/$f.tokens.json" --backend cpu --json \
+    >"$WORK/width/$f.perplexity.json"
+done
+timeout 300 python3 tools/fixtures/check_width.py --fixtures testdata/fixtures --work "$WORK/width" --families $WIDTH \
+  | tee "$WORK/res/width.jsonl"
+step "hybrid neuron scores from activations measured on the GPU in fp16, against the CPU's f32 (kept neurons)"
+for dev in "cpu fp32" "gpu fp16"; do
+  set -- $dev
+  rm -rf "$WORK/width/hybrid-$1"
+  timeout 120 .gpu/layerscope prune testdata/fixtures/llama --width 40% --method hybrid --tokens "$WORK/width/llama.tokens.json" \
+    --backend $1 --dtype $2 -o "$WORK/width/hybrid-$1" --json >"$WORK/res/hybrid-$1.json"
+done
+python3 -c 'import json,sys; a,b=(json.load(open(f))["mlps"] for f in sys.argv[1:]); print("blocks whose kept neurons differ between cpu fp32 and gpu fp16:", [x["block"] for x,y in zip(a,b) if x["kept"]!=y["kept"]])' \
+  "$WORK/res/hybrid-cpu.json" "$WORK/res/hybrid-gpu.json"
+
 step "done"
 tar czf "$OUT/results.tgz" -C "$WORK" res

@@ -112,7 +112,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 			Add("o_proj", arch.Linear(q, H, h.AttentionBias, arch.RoleO)).
 			Add("q_norm", norm(hd, arch.RoleNorm)).
 			Add("k_norm", norm(hd, arch.RoleNorm))
-		mlp := arch.Container(prefix+"MLP", arch.RoleMLP).
+		mlp := arch.Container(prefix+"MLP", arch.RoleMLP).SetAttr(arch.AttrWidthKey, "intermediate_size").
 			Add("gate_proj", arch.Linear(H, I, false, arch.RoleGate)).
 			Add("up_proj", arch.Linear(H, I, false, arch.RoleUp)).
 			Add("down_proj", arch.Linear(I, H, false, arch.RoleDown)).

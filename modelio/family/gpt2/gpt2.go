@@ -113,7 +113,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 			b.Add("crossattention", attention(true)).
 				Add("ln_cross_attn", arch.LayerNorm(D, eps, arch.RoleNorm))
 		}
-		mlp := arch.Container("GPT2MLP", arch.RoleMLP).
+		mlp := arch.Container("GPT2MLP", arch.RoleMLP).SetAttr(arch.AttrWidthKey, "n_inner").
 			Add("c_fc", arch.Conv1D(D, I, arch.RoleUp)).
 			Add("c_proj", arch.Conv1D(I, D, arch.RoleDown)).
 			Add("act", act).

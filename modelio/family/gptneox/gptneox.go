@@ -86,7 +86,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 		attn := arch.Container("GPTNeoXAttention", arch.RoleAttention).
 			Add("query_key_value", arch.Linear(H, 3*H, h.AttentionBias, arch.RoleQKV)).
 			Add("dense", arch.Linear(H, H, h.AttentionBias, arch.RoleO))
-		mlp := arch.Container("GPTNeoXMLP", arch.RoleMLP).
+		mlp := arch.Container("GPTNeoXMLP", arch.RoleMLP).SetAttr(arch.AttrWidthKey, "intermediate_size").
 			Add("dense_h_to_4h", arch.Linear(H, I, true, arch.RoleUp)).
 			Add("dense_4h_to_h", arch.Linear(I, H, true, arch.RoleDown)).
 			Add("act", act)

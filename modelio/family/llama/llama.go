@@ -101,7 +101,7 @@ func (v Variant) Build(cfg *config.Config) (*arch.Spec, error) {
 			Add("k_proj", arch.Linear(H, kv, qkvBias, arch.RoleK)).
 			Add("v_proj", arch.Linear(H, kv, qkvBias, arch.RoleV)).
 			Add("o_proj", arch.Linear(q, H, oBias, arch.RoleO))
-		mlp := arch.Container(v.Prefix+"MLP", arch.RoleMLP).
+		mlp := arch.Container(v.Prefix+"MLP", arch.RoleMLP).SetAttr(arch.AttrWidthKey, "intermediate_size").
 			Add("gate_proj", arch.Linear(H, I, h.MLPBias, arch.RoleGate)).
 			Add("up_proj", arch.Linear(H, I, h.MLPBias, arch.RoleUp)).
 			Add("down_proj", arch.Linear(I, H, h.MLPBias, arch.RoleDown)).

@@ -96,7 +96,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 		for e := range experts {
 			// MixtralBlockSparseTop2MLP computes w2(act(w1(x)) * w3(x)): w1 is the gate, w3 the up
 			// projection, w2 the down projection, registered in that w1, w2, w3 order.
-			experts[e] = arch.Container(prefix+"BlockSparseTop2MLP", arch.RoleExpert).
+			experts[e] = arch.Container(prefix+"BlockSparseTop2MLP", arch.RoleExpert).SetAttr(arch.AttrWidthKey, "intermediate_size").
 				Add("w1", arch.Linear(H, I, false, arch.RoleGate)).
 				Add("w2", arch.Linear(I, H, false, arch.RoleDown)).
 				Add("w3", arch.Linear(H, I, false, arch.RoleUp)).

@@ -105,7 +105,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 			Add("out_proj", arch.Linear(H, H, bias, arch.RoleO))
 		// OPTDecoderLayer has no MLP module: fc1 and fc2 hang off the layer itself, after the
 		// activation and the attention norm.
-		layers[i] = arch.Container("OPTDecoderLayer", arch.RoleBlock).
+		layers[i] = arch.Container("OPTDecoderLayer", arch.RoleBlock).SetAttr(arch.AttrWidthKey, "ffn_dim").
 			Add("self_attn", attn).
 			Add("activation_fn", act).
 			Add("self_attn_layer_norm", arch.LayerNorm(H, layerNormEps, arch.RoleNorm)).

@@ -88,7 +88,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 				Add("k_layernorm", arch.LayerNorm(qkDim, eps, arch.RoleNorm))
 		}
 		// PhiMLP assigns its activation before fc1 and fc2, so it prints first.
-		mlp := arch.Container(prefix+"MLP", arch.RoleMLP).
+		mlp := arch.Container(prefix+"MLP", arch.RoleMLP).SetAttr(arch.AttrWidthKey, "intermediate_size").
 			Add("activation_fn", arch.Activation(act.Class)).
 			Add("fc1", arch.Linear(H, I, true, arch.RoleUp)).
 			Add("fc2", arch.Linear(I, H, true, arch.RoleDown))

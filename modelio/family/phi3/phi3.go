@@ -93,7 +93,7 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 		attn := arch.Container(prefix+"Attention", arch.RoleAttention).
 			Add("o_proj", arch.Linear(q, H, false, arch.RoleO)).
 			Add("qkv_proj", arch.Linear(H, q+2*kv, false, arch.RoleQKV))
-		mlp := arch.Container(prefix+"MLP", arch.RoleMLP).
+		mlp := arch.Container(prefix+"MLP", arch.RoleMLP).SetAttr(arch.AttrWidthKey, "intermediate_size").
 			Add("gate_up_proj", arch.Linear(H, 2*I, false, arch.RoleGateUp)).
 			Add("down_proj", arch.Linear(I, H, false, arch.RoleDown)).
 			Add("activation_fn", arch.Activation(act.Class))

@@ -127,7 +127,11 @@ func (family) Build(cfg *config.Config) (*arch.Spec, error) {
 	norm := func(dim int64, role arch.Role) *arch.Module { return arch.RMSNorm(prefix+"RMSNorm", dim, eps, role) }
 	// Qwen3MoeMLP serves as the dense MLP (intermediate_size) and as each expert (moe_intermediate_size).
 	mlp := func(width int64, role arch.Role) *arch.Module {
-		return arch.Container(prefix+"MLP", role).
+		key := "intermediate_size"
+		if role == arch.RoleExpert {
+			key = "moe_intermediate_size"
+		}
+		return arch.Container(prefix+"MLP", role).SetAttr(arch.AttrWidthKey, key).
 			Add("gate_proj", arch.Linear(H, width, false, arch.RoleGate)).
 			Add("up_proj", arch.Linear(H, width, false, arch.RoleUp)).
 			Add("down_proj", arch.Linear(width, H, false, arch.RoleDown)).

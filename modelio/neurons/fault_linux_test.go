@@ -1,0 +1,34 @@
+package neurons_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/neurons"
+)
+
+// A file truncated by another process after Score mapped it turns the reads into SIGBUS: Score must
+// return a one-line error naming the file, not crash.
+func TestScoreFileTruncatedUnderfoot(t *testing.T) {
+	dir := t.TempDir()
+	writeRandom(t, dir, galleryConfig(t, "meta-llama__Llama-3.2-1B", with(map[string]any{"num_key_value_heads": 2, "head_dim": 12})), "F32", 3)
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "model.safetensors")
+	_, err = neurons.Score(context.Background(), m, neurons.VOW, func(done, total int) {
+		if done == 0 { // mapped, nothing read yet
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "model.safetensors: the file changed or became unreadable") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,205 @@
+package prune_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/neurons"
+	"github.com/layerscope/layerscope/modelio/prune"
+	"github.com/layerscope/layerscope/modelio/weights/weightstest"
+)
+
+// The width-pruning benchmarks run on one real-size model: SmolLM2-135M's shape (30 blocks, hidden
+// 576, intermediate 1536, vocab 49152, tied) in F32 with random, non-sparse data: 538 MB, written once
+// per `go test -bench` run and read from the page cache by every benchmark, including the peers:
+//
+//	go test ./modelio/prune -run '^$' -bench 'Width|SequentialRead|PlainCopy' -benchtime 5x
+//
+// BenchmarkWidthScore's bytes are the MLP weights it scores (gate and up: ppm, vow and pon read no
+// more); BenchmarkWidthWrite40's are the source file's, which the copy reads once. Both compare with
+// BenchmarkSequentialRead, a plain read of the same file into a 1 MiB buffer; BenchmarkPlainCopy
+// (read, write, fsync the whole file) is the peer that writes too.
+var smol struct {
+	once sync.Once
+	dir  string
+	err  error
+	size int64
+}
+
+func smolFolder(b *testing.B) (string, int64) {
+	b.Helper()
+	smol.once.Do(func() {
+		smol.dir, smol.err = os.MkdirTemp("", "layerscope-bench-smollm2-")
+		if smol.err != nil {
+			return
+		}
+		cfg := map[string]any{
+			"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama", "hidden_size": 576,
+			"intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
+			"vocab_size": 49152, "max_position_embeddings": 8192, "rms_norm_eps": 1e-05, "rope_theta": 100000,
+			"tie_word_embeddings": true, "torch_dtype": "float32",
+		}
+		data, _ := json.Marshal(cfg)
+		if smol.err = os.WriteFile(filepath.Join(smol.dir, "config.json"), data, 0o644); smol.err != nil {
+			return
+		}
+		m, err := modelio.Open(filepath.Join(smol.dir, "config.json"))
+		if err != nil {
+			smol.err = err
+			return
+		}
+		var specs []weightstest.Spec
+		for _, p := range m.Spec.Root.Params("") {
+			specs = append(specs, weightstest.T(p.Name, "F32", p.Shape...))
+		}
+		prefix, n := weightstest.Header(b, specs)
+		path := filepath.Join(smol.dir, "model.safetensors")
+		f, err := os.Create(path)
+		if err != nil {
+			smol.err = err
+			return
+		}
+		w := bufio.NewWriterSize(f, 4<<20)
+		w.Write(prefix)
+		rng := rand.New(rand.NewPCG(5, 6))
+		var buf [4]byte
+		for range n / 4 {
+			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(float32(rng.NormFloat64()*0.02)))
+			w.Write(buf[:])
+		}
+		if smol.err = w.Flush(); smol.err == nil {
+			smol.err = f.Close()
+		}
+		smol.size = int64(len(prefix)) + n
+	})
+	if smol.err != nil {
+		b.Fatal(smol.err)
+	}
+	return smol.dir, smol.size
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if smol.dir != "" {
+		os.RemoveAll(smol.dir)
+	}
+	os.Exit(code)
+}
+
+func BenchmarkSequentialRead(b *testing.B) {
+	dir, size := smolFolder(b)
+	buf := make([]byte, 1<<20)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		f, err := os.Open(filepath.Join(dir, "model.safetensors"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var n int64
+		for {
+			k, err := f.Read(buf)
+			n += int64(k)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		f.Close()
+		if n != size {
+			b.Fatalf("read %d of %d bytes", n, size)
+		}
+	}
+}
+
+func BenchmarkPlainCopy(b *testing.B) {
+	dir, size := smolFolder(b)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		in, err := os.Open(filepath.Join(dir, "model.safetensors"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst := filepath.Join(b.TempDir(), "copy.safetensors")
+		out, err := os.Create(dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			b.Fatal(err)
+		}
+		if err := out.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		out.Close()
+		in.Close()
+		os.Remove(dst)
+	}
+}
+
+func BenchmarkWidthScore(b *testing.B) {
+	dir, _ := smolFolder(b)
+	m, err := modelio.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := neurons.Score(context.Background(), m, neurons.PPM, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(s.Bytes)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := neurons.Score(context.Background(), m, neurons.PPM, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWidthWrite40(b *testing.B) {
+	dir, size := smolFolder(b)
+	m, err := modelio.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := neurons.Score(context.Background(), m, neurons.PPM, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, kept, err := neurons.Widths(s.Units, neurons.Target{Percent: 40})
+	if err != nil {
+		b.Fatal(err)
+	}
+	keep, err := neurons.Keep(s, kept)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := modelio.NarrowMLP(m, keep)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		dst := filepath.Join(b.TempDir(), "narrow")
+		if err := prune.Write(p, nil, dst, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		os.RemoveAll(dst)
+		b.StartTimer()
+	}
+}
