@@ -17,6 +17,10 @@ type Model struct {
 	Name   string
 	Params int64
 	Arch   *arch.Architecture
+	// Former is the output width a projection had before a width pruning, by its path
+	// (model.layers.3.mlp.gate_proj): its bar is drawn at the kept width over a faint dashed outline of
+	// the former one, and the shared scale counts the former width, so the bars visibly shrink.
+	Former map[string]int64
 }
 
 // FoldID names one fold group of one model: the index of the model among those given to Layout and the
@@ -228,15 +232,16 @@ const (
 )
 
 type row struct {
-	kind  rowKind
-	part  *arch.Part
-	label []string // the label, then shorter forms for narrow columns
-	lw    []float64
-	fill  string
-	width int64 // features the row's length shows
-	ex    *arch.Experts
-	parts []*arch.Part // the norms of a rowNorms
-	segs  []seg        // the parts of a fused projection, left to right
+	kind   rowKind
+	part   *arch.Part
+	label  []string // the label, then shorter forms for narrow columns
+	lw     []float64
+	fill   string
+	width  int64 // features the row's length shows
+	former int64 // the width before a width pruning, drawn as an outline; 0 when not pruned
+	ex     *arch.Experts
+	parts  []*arch.Part // the norms of a rowNorms
+	segs   []seg        // the parts of a fused projection, left to right
 }
 
 // seg is one part of a fused projection's bar: q, k and v of a qkv, gate and up of a gate_up.
@@ -289,6 +294,9 @@ func Layout(models []Model, opt Options) *Diagram {
 		cols[i] = planColumn(i, m, opt)
 		if w := widest(m.Arch); w > d.Widest {
 			d.Widest = w
+		}
+		for _, w := range m.Former {
+			d.Widest = max(d.Widest, w)
 		}
 	}
 	if d.Widest == 0 {
@@ -554,6 +562,7 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 		}
 		c.cards = append(c.cards, planCard(&a.Blocks[g.Start], g.Start, g.End, mixed))
 	}
+	setFormer(c.cards, m.Former)
 	if !opt.Repeat {
 		first := map[string]string{}
 		for k := range c.cards {
@@ -572,12 +581,28 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 	return c
 }
 
+// setFormer gives the bars of a width-pruned model the widths they had before (Model.Former).
+func setFormer(cards []cardPlan, former map[string]int64) {
+	if len(former) == 0 {
+		return
+	}
+	for k := range cards {
+		for _, rs := range [][]row{cards[k].att, cards[k].mlp} {
+			for j := range rs {
+				if r := &rs[j]; r.kind == rowBar && r.part != nil && former[r.part.Path] > r.width {
+					r.former = former[r.part.Path]
+				}
+			}
+		}
+	}
+}
+
 // cardSignature is equal for cards whose rows draw the same: same kinds, widths and labels.
 func cardSignature(cp *cardPlan) string {
 	var b strings.Builder
 	for _, rs := range [][]row{cp.att, cp.mlp} {
 		for _, r := range rs {
-			b.WriteString(strconv.Itoa(int(r.kind)) + ":" + strconv.FormatInt(r.width, 10) + ":")
+			b.WriteString(strconv.Itoa(int(r.kind)) + ":" + strconv.FormatInt(r.width, 10) + ":" + strconv.FormatInt(r.former, 10) + ":")
 			if len(r.label) > 0 {
 				b.WriteString(r.label[0])
 			}
@@ -1037,6 +1062,12 @@ func (L *layouter) rows(i int, cp cardPlan, rs []row, x, y float64) {
 					sizes = append(sizes, sg.name+" "+strconv.FormatInt(sg.width, 10))
 				}
 				tip += " · fused: " + strings.Join(sizes, " + ")
+			}
+			if r.former > 0 {
+				// Under the bar: the width it had before the width pruning, as a faint dashed outline.
+				tip += fmt.Sprintf(" · %d wide before width pruning", r.former)
+				L.d.add(Item{Kind: KindBar, X: x, Y: y, W: barLen(r.former, L.d.Scale), H: barH, Stroke: L.th.Idle,
+					StrokeWidth: 1, Dashed: true, Radius: barRadius, Ref: ref, Tip: tip})
 			}
 			L.d.add(Item{Kind: KindBar, X: x, Y: y, W: w, H: barH, Fill: r.fill, Radius: math.Min(barRadius, w/2), Ref: ref, Tip: tip})
 			// The parts after the first are drawn over the whole bar, each after a hairline in the card's
