@@ -112,7 +112,9 @@ func (r *neuronChartRenderer) draw(w, h int) image.Image {
 
 func (r *neuronChartRenderer) Layout(size fyne.Size) { r.raster.Resize(size) }
 
-func (r *neuronChartRenderer) MinSize() fyne.Size { return fyne.NewSize(chartMinWidth, neuronChartHeight) }
+func (r *neuronChartRenderer) MinSize() fyne.Size {
+	return fyne.NewSize(chartMinWidth, neuronChartHeight)
+}
 
 func (r *neuronChartRenderer) Refresh() { canvas.Refresh(r.raster) }
 
