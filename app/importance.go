@@ -86,6 +86,7 @@ type importancePanel struct {
 
 	// The results of the focused model.
 	results *importanceResults
+	eval    *evaluatePanel // perplexity, full and what-if (evaluate.go)
 
 	state   runState
 	problem problem
@@ -155,6 +156,7 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.progressBox.Hide()
 	p.message = container.NewVBox()
 	p.results = newImportanceResults(p)
+	p.eval = newEvaluatePanel(p)
 
 	// The metric and Run on top, where a lecturer finds them without scrolling; the settings that
 	// rarely change fold away under a title that sums them up.
@@ -181,6 +183,7 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 		p.progressBox,
 		p.message,
 		p.accordion,
+		p.eval.content,
 	)
 	p.scroll = container.NewVScroll(container.NewVBox(top, p.results.content))
 	p.content = p.scroll

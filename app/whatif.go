@@ -28,6 +28,7 @@ import (
 type whatIf struct {
 	orig, pruned *modelio.Model
 	remove       []int
+	width        *widthCut // the MLP neurons kept too, nil for blocks alone (widthwhatif.go)
 }
 
 // whatIfBar is the strip above the stack that says a what-if is on screen, with the way to save it
@@ -45,9 +46,7 @@ func newWhatIfBar(w *Window) *whatIfBar {
 	bg := canvas.NewRectangle(color.NRGBA{R: accent.R, G: accent.G, B: accent.B, A: 0x33})
 	bg.CornerRadius = 4
 	save := widget.NewButtonWithIcon("Save copy…", theme.DocumentSaveIcon(), func() {
-		if w.whatIf != nil {
-			w.savePrunedDialog(w.whatIf.orig, w.whatIf.remove)
-		}
+		w.saveWhatIfCopy()
 	})
 	back := widget.NewButtonWithIcon("Back to full model", theme.NavigateBackIcon(), w.leaveWhatIf)
 	back.Importance = widget.HighImportance
@@ -61,6 +60,9 @@ func newWhatIfBar(w *Window) *whatIfBar {
 // whatIfText says what the pruned model is and what it saves: "Llama-3.2-1B without blocks 5, 10:
 // 14 blocks, 1.12 B parameters, 121 M fewer (9.8%). Nothing is written until you save a copy."
 func whatIfText(wi *whatIf) string {
+	if wi.width != nil {
+		return widthWhatIfText(wi)
+	}
 	p := wi.pruned
 	now := p.Spec.Root.NumParams()
 	before := p.SourceParams
@@ -172,6 +174,7 @@ func (w *Window) leaveWhatIf() {
 		models[i] = wi.orig
 	}
 	w.whatIf = nil
+	w.width.close()
 	w.show(models)
 }
 
@@ -181,6 +184,7 @@ func (w *Window) refreshWhatIf() {
 	if w.whatIf != nil && !slices.Contains(w.models, w.whatIf.pruned) {
 		w.whatIf = nil
 	}
+	w.width.refresh()
 	if w.whatIf == nil {
 		w.whatIfBar.content.Hide()
 	} else {
@@ -207,7 +211,10 @@ func prunedName(m *modelio.Model, remove []int) string {
 	for i, b := range remove {
 		parts[i] = strconv.Itoa(b)
 	}
-	return base + "-without-" + strings.Join(parts, "-")
+	if len(remove) == 0 {
+		return base + widthSuffix(m)
+	}
+	return base + "-without-" + strings.Join(parts, "-") + widthSuffix(m)
 }
 
 // modelDir is the folder a model was opened from ("" for a gallery model).
@@ -224,7 +231,7 @@ func modelDir(m *modelio.Model) string {
 // savePrunedDialog asks for a new folder (a parent folder and a name; by default beside the model's
 // own) and writes the pruned copy there off the UI goroutine, then opens it.
 func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
-	if m == nil || len(remove) == 0 {
+	if m == nil || (len(remove) == 0 && len(m.Narrowed) == 0) {
 		return
 	}
 	if m.Path == "" || !m.HasWeights() {
@@ -250,9 +257,7 @@ func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
 		d.Resize(dialogSize(w.win))
 		d.Show()
 	}
-	intro := widget.NewLabel(fmt.Sprintf("A new folder with %s without %s: config.json with the new depth, the weights "+
-		"with the kept blocks renumbered, and the tokenizer files. The model's own folder is never written to; "+
-		"Layerscope opens the copy when it is done.", m.Name, modelio.BlocksPhrase(remove)))
+	intro := widget.NewLabel(copyIntro(m, remove))
 	intro.Wrapping = fyne.TextWrapWord
 	form := container.New(layout.NewFormLayout(),
 		key("In"), container.NewBorder(nil, nil, nil, choose, where),

@@ -73,6 +73,7 @@ type Window struct {
 	scores    map[string]*modelResult
 	whatIf    *whatIf // a pruned model on screen in place of the full one, nil when none
 	whatIfBar *whatIfBar
+	width     *widthPanel // the width what-if's controls above the stack (widthwhatif.go)
 
 	loadSeq int            // the newest load; an older one that finishes late is ignored
 	loads   sync.WaitGroup // running loads, for tests
@@ -124,6 +125,7 @@ func newWindow(a fyne.App) *Window {
 
 	w.banner = newBanner()
 	w.whatIfBar = newWhatIfBar(w)
+	w.width = newWidthPanel(w)
 	w.status = widget.NewLabel("")
 	w.status.Truncation = fyne.TextTruncateEllipsis
 	w.busyLabel = widget.NewLabel("")
@@ -136,7 +138,7 @@ func newWindow(a fyne.App) *Window {
 	w.empty = w.emptyState()
 	w.stack = container.NewStack(w.scroll, w.empty)
 	w.scroll.Hide()
-	centre := container.NewBorder(container.NewVBox(w.banner.content, w.whatIfBar.content), nil, nil, nil,
+	centre := container.NewBorder(container.NewVBox(w.banner.content, w.whatIfBar.content, w.width.content), nil, nil, nil,
 		container.New(&resizeWatcher{onResize: w.resized}, w.stack))
 	w.banner.parent = centre
 	w.split = container.NewHSplit(centre, w.side)
@@ -225,7 +227,7 @@ func (w *Window) show(models []*modelio.Model) {
 	}
 	var rm []render.Model
 	for _, m := range models {
-		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch})
+		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch, Former: w.formerWidths(m)})
 	}
 	w.refreshWhatIf()
 	// Unfolded groups name models by index: a new set of models starts folded. Scores are by index too,

@@ -1,0 +1,243 @@
+package app
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/layerscope/layerscope/compute"
+	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/modelio/facts"
+	"github.com/layerscope/layerscope/modelio/weights/weightstest"
+	"github.com/layerscope/layerscope/render"
+)
+
+// bars returns the filled bar and the outline the window's diagram draws for the part at path.
+func bars(d *render.Diagram, path string) (bar, outline *render.Item) {
+	for i := range d.Items {
+		it := &d.Items[i]
+		if it.Kind != render.KindBar || it.Ref.Path != path {
+			continue
+		}
+		switch {
+		case it.Fill == "" && it.Dashed && outline == nil:
+			outline = it
+		case it.Fill != "" && bar == nil:
+			bar = it
+		}
+	}
+	return bar, outline
+}
+
+func mlpWidth(t *testing.T, m *modelio.Model) int64 {
+	t.Helper()
+	units, err := modelio.MLPUnits(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return units[0].Width
+}
+
+// The width what-if on the gallery's Llama-3.2-1B (no weights: widths only): 40% gives optipfair's
+// 4916 and 913,770,496 parameters; the gate and up bars shrink to 4916 over an outline of 8192; the
+// facts show the pruned count; the expansion field and the divisor give their widths; Back restores.
+func TestWidthWhatIfGallery(t *testing.T) {
+	w := newTestWindow(t)
+	openAndWait(w, "llama-3.2-1b")
+	full := w.models[0]
+	w.openWidthWhatIf()
+	p := w.width
+	if !p.content.Visible() || w.whatIf == nil || w.whatIf.width == nil {
+		t.Fatal("the width what-if is not shown")
+	}
+	m := w.models[0]
+	if got := mlpWidth(t, m); got != 4916 {
+		t.Errorf("40%%: intermediate %d, want 4916", got)
+	}
+	if got := m.Spec.Root.NumParams(); got != 913_770_496 {
+		t.Errorf("40%%: %d parameters, want 913,770,496", got)
+	}
+	if !strings.Contains(labels(w.facts.box), facts.Commas(913_770_496)) {
+		t.Errorf("the facts do not show the pruned model's count:\n%s", labels(w.facts.box))
+	}
+	if got := w.whatIfBar.text.Text; !strings.Contains(got, "intermediate_size 8192 → 4916") || !strings.Contains(got, "4.00× → 2.40×") {
+		t.Errorf("what-if bar %q", got)
+	}
+	d := render.Layout(w.view.Models(), w.view.Options())
+	for _, part := range []string{"gate_proj", "up_proj"} {
+		bar, outline := bars(d, "model.layers.0.mlp."+part)
+		if bar == nil || outline == nil {
+			t.Fatalf("%s: bar %v, outline %v", part, bar, outline)
+		}
+		if math.Abs(bar.W-4916*d.Scale) > 0.01 || math.Abs(outline.W-8192*d.Scale) > 0.01 {
+			t.Errorf("%s: bar %.1f, outline %.1f; want 4916 and 8192 × scale %.4f", part, bar.W, outline.W, d.Scale)
+		}
+	}
+	if _, o := bars(d, "model.layers.0.self_attn.q_proj"); o != nil {
+		t.Error("q_proj has an outline: it was not pruned")
+	}
+
+	for _, tc := range []struct {
+		expansion string
+		divisor   int // index in divisorChoices
+		slider    float64
+		want      int64
+	}{
+		{"", 4, 40, 4864},    // 4916 rounded to a multiple of 256
+		{"", 0, 20, 6554},    // optipfair's 20% anchor
+		{"2.4", 0, 0, 4916},  // I/H 2.4 × 2048 = 4915.2: 40% of 8192
+		{"240%", 0, 0, 4916}, // the same as a percentage
+	} {
+		p.divisor.SetSelectedIndex(tc.divisor)
+		if tc.expansion != "" {
+			p.mode.SetSelected(widthModes[1])
+			p.expansion.SetText(tc.expansion)
+		} else {
+			p.mode.SetSelected(widthModes[0])
+			p.slider.SetValue(tc.slider)
+		}
+		if got := mlpWidth(t, w.models[0]); got != tc.want {
+			t.Errorf("%+v: intermediate %d, want %d", tc, got, tc.want)
+		}
+	}
+	p.expansion.SetText("5") // wider than the MLP is: refused, the last what-if stays
+	if !p.note.Visible() || !strings.Contains(p.note.Text, "would not shrink") {
+		t.Errorf("expansion 5: note %q", p.note.Text)
+	}
+	w.leaveWhatIf()
+	if w.models[0] != full || p.content.Visible() || w.whatIf != nil {
+		t.Error("Back did not restore the full model and hide the strip")
+	}
+}
+
+// randomLlama writes a tiny llama folder with F32 weights drawn at random (norms at 1), so its
+// perplexity depends on which neurons are kept, and a file of token ids.
+func randomLlama(t *testing.T) (dir, tokens string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "tiny-random")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 160,
+ "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100, "rms_norm_eps": 1e-05,
+ "tie_word_embeddings": true, "torch_dtype": "float32", "max_position_embeddings": 128}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []weightstest.Spec
+	for _, p := range m.Spec.Root.Params("") {
+		specs = append(specs, weightstest.T(p.Name, "F32", p.Shape...))
+	}
+	prefix, _ := weightstest.Header(t, specs)
+	r := rand.New(rand.NewPCG(1, 2))
+	data := prefix
+	for _, s := range specs {
+		n := int64(1)
+		for _, d := range s.Shape {
+			n *= d
+		}
+		for range n {
+			v := float32(r.NormFloat64() * 0.2)
+			if strings.HasSuffix(s.Name, "norm.weight") {
+				v = 1
+			}
+			data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([][]int, 2)
+	for i := range ids {
+		for range 24 {
+			ids[i] = append(ids[i], r.IntN(100))
+		}
+	}
+	b, _ := json.Marshal(ids)
+	tokens = filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(tokens, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, tokens
+}
+
+// On a model with weights: the neurons are scored (ppm), the narrowed model is shown with the sorted
+// scores and the cut; Evaluate gives the full and the pruned perplexity, the pruned one equal to the
+// saved copy's; Save writes a copy that opens with the new intermediate size.
+func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
+	w := newTestWindow(t)
+	dir, tokens := randomLlama(t)
+	openAndWait(w, dir)
+	ip := w.importance
+	ip.backend.SetSelectedIndex(2) // CPU
+	ip.source.SetSelectedIndex(int(textFile))
+	ip.file = tokens
+
+	w.openWidthWhatIf()
+	p := w.width
+	p.runs.Wait()
+	if w.whatIf == nil || w.whatIf.width == nil || !w.whatIf.width.chosen {
+		t.Fatalf("no scored width what-if; note %q", p.note.Text)
+	}
+	if got := mlpWidth(t, w.models[0]); got != 96 { // 160 − int(0.4 × 160)
+		t.Errorf("intermediate %d, want 96", got)
+	}
+	if k, n := p.chart.chart.Cut(); !p.chart.content.Visible() || k != 96 || n != 160 {
+		t.Errorf("neuron chart: shown %v, cut %d of %d", p.chart.content.Visible(), k, n)
+	}
+
+	before, _ := os.ReadDir(dir)
+	e := ip.eval
+	e.start()
+	e.runs.Wait()
+	got := e.result.Text
+	if !strings.Contains(got, "Perplexity on 46 tokens") || !strings.Contains(got, "what-if") {
+		t.Fatalf("Evaluate shows %q", got)
+	}
+	t.Log(got)
+	after, _ := os.ReadDir(dir)
+	if len(after) != len(before) {
+		t.Error("Evaluate wrote into the model folder")
+	}
+
+	dst := filepath.Join(t.TempDir(), "tiny-narrow")
+	if name := prunedName(w.whatIf.pruned, nil); name != "tiny-random-mlp96" {
+		t.Errorf("suggested name %q", name)
+	}
+	w.savePruned(w.whatIf.pruned, nil, dst)
+	w.waitLoads()
+	if w.banner.visible() {
+		t.Fatalf("saving failed: %s", w.banner.text.Text)
+	}
+	saved, err := modelio.Open(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mlpWidth(t, saved); got != 96 {
+		t.Errorf("the saved copy opens %d wide, want 96", got)
+	}
+	if len(w.models) != 1 || !strings.HasPrefix(w.models[0].Path, dst) {
+		t.Errorf("the window shows %s, not the copy", w.models[0].Path)
+	}
+	// The what-if's perplexity is the copy's.
+	var ids [][]int
+	data, _ := os.ReadFile(tokens)
+	json.Unmarshal(data, &ids)
+	ev, err := compute.Evaluate(t.Context(), saved, ids, compute.Options{Backend: compute.BackendCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(" %.4g (", ev.Perplexity); !strings.Contains(got, want) {
+		t.Errorf("Evaluate showed %q; the saved copy's perplexity is %s", got, want)
+	}
+}
