@@ -96,6 +96,9 @@ func (w *Window) showWhatIf(m *modelio.Model, remove []int) {
 		w.banner.show(err.Error())
 		return
 	}
+	if w.width.withBlocksRemoved(m, remove) {
+		return // the width what-if on m narrows the model without these blocks (widthwhatif.go)
+	}
 	models := slices.Clone(w.models)
 	models[i] = p
 	w.whatIf = &whatIf{orig: m, pruned: p, remove: slices.Clone(remove)}

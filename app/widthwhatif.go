@@ -272,6 +272,18 @@ func (w *Window) openWidthWhatIf() {
 	p.rescore()
 }
 
+// withBlocksRemoved combines a depth what-if with the width what-if on m: the neurons are scored again
+// on the model without those blocks and the strip's settings applied to it. It reports whether the
+// width what-if took it over (false when the strip is not on m).
+func (p *widthPanel) withBlocksRemoved(m *modelio.Model, remove []int) bool {
+	if !p.active || p.model != m {
+		return false
+	}
+	p.remove = slices.Clone(remove)
+	p.rescore()
+	return true
+}
+
 // depthModel is the full model without the depth what-if's blocks.
 func (p *widthPanel) depthModel() (*modelio.Model, error) {
 	if len(p.remove) == 0 {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -106,6 +107,14 @@ func TestWidthWhatIfGallery(t *testing.T) {
 			t.Errorf("%+v: intermediate %d, want %d", tc, got, tc.want)
 		}
 	}
+	// A depth what-if on top: blocks 3 and 5 go, the MLPs stay narrowed.
+	w.showWhatIf(full, []int{3, 5})
+	if wi := w.whatIf; wi == nil || wi.width == nil || len(w.models[0].Arch.Blocks) != 14 || mlpWidth(t, w.models[0]) != 4916 {
+		t.Fatalf("depth and width: %d blocks, width %d", len(w.models[0].Arch.Blocks), mlpWidth(t, w.models[0]))
+	}
+	if got := w.whatIfBar.text.Text; !strings.Contains(got, "without blocks 3, 5") || !strings.Contains(got, "14 blocks") {
+		t.Errorf("depth and width: bar %q", got)
+	}
 	p.expansion.SetText("5") // wider than the MLP is: refused, the last what-if stays
 	if !p.note.Visible() || !strings.Contains(p.note.Text, "would not shrink") {
 		t.Errorf("expansion 5: note %q", p.note.Text)
@@ -177,6 +186,7 @@ func randomLlama(t *testing.T) (dir, tokens string) {
 func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
 	w := newTestWindow(t)
 	dir, tokens := randomLlama(t)
+	copyTokenizer(t, dir) // offers activation and hybrid; the scores still use the token ids
 	openAndWait(w, dir)
 	ip := w.importance
 	ip.backend.SetSelectedIndex(2) // CPU
@@ -194,6 +204,17 @@ func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
 	}
 	if k, n := p.chart.chart.Cut(); !p.chart.content.Visible() || k != 96 || n != 160 {
 		t.Errorf("neuron chart: shown %v, cut %d of %d", p.chart.content.Visible(), k, n)
+	}
+
+	// Hybrid scores need activations: measured through the compute session, then the neurons chosen
+	// again. The chart shows the new scores.
+	p.method.SetSelected("hybrid")
+	p.runs.Wait()
+	if c := w.whatIf.width; c == nil || c.method.String() != "hybrid" || !c.chosen || mlpWidth(t, w.models[0]) != 96 {
+		t.Fatalf("hybrid: %+v; note %q", c, p.note.Text)
+	}
+	if p.chart.cut.scores.Method.String() != "hybrid" {
+		t.Error("the chart still shows the ppm scores")
 	}
 
 	before, _ := os.ReadDir(dir)
@@ -239,5 +260,42 @@ func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
 	}
 	if want := fmt.Sprintf(" %.4g (", ev.Perplexity); !strings.Contains(got, want) {
 		t.Errorf("Evaluate showed %q; the saved copy's perplexity is %s", got, want)
+	}
+}
+
+func copyTokenizer(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile("../modelio/tokenizer/testdata/llama2/tokenizer.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json.gz"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blockingEval evaluates nothing: it waits until cancelled.
+type blockingEval struct{ fakeEngine }
+
+func (b *blockingEval) Evaluate(ctx context.Context, j job, prune *compute.Pruning, progress func(done, total int, msg string)) (*compute.Evaluation, error) {
+	progress(1, 4, "block 0")
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Cancel stops an evaluation at once: the button is back, nothing is shown as a result.
+func TestEvaluateCancel(t *testing.T) {
+	w := newTestWindow(t)
+	openAndWait(w, modelWithTokenizer(t, "tiny", 2))
+	w.importance.eng = &blockingEval{}
+	e := w.importance.eval
+	e.start()
+	if !e.busy.Visible() || !e.button.Disabled() || e.cancelBtn.Disabled() {
+		t.Fatal("Evaluate is not running")
+	}
+	e.stop()
+	e.runs.Wait()
+	if e.busy.Visible() || e.button.Disabled() || e.result.Text != "Evaluation cancelled." {
+		t.Errorf("after Cancel: busy %v, button disabled %v, %q", e.busy.Visible(), e.button.Disabled(), e.result.Text)
 	}
 }
