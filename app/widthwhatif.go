@@ -193,8 +193,10 @@ func newWidthPanel(w *Window) *widthPanel {
 		w.leaveWhatIf()
 	})
 	title := widget.NewLabelWithStyle("WIDTH", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	controls := container.NewHBox(key("Method"), p.method, p.mode, key("Rounding"), p.divisor)
-	row := container.NewBorder(nil, nil, container.NewHBox(title, controls), closeBtn, p.amount)
+	// The choices on one line, the amount under them across the whole strip: a slider needs the
+	// length to be dragged by a percent at a time.
+	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor)
+	row := container.NewVBox(container.NewBorder(nil, nil, controls, closeBtn), p.amount)
 	// The what-if bar's blue, fainter: the strip belongs to it.
 	bg := canvas.NewRectangle(color.NRGBA{R: accent.R, G: accent.G, B: accent.B, A: 0x1c})
 	bg.CornerRadius = 4
