@@ -173,7 +173,9 @@ func (w *Window) leaveWhatIf() {
 		return
 	}
 	models := slices.Clone(w.models)
-	if i := slices.Index(models, wi.pruned); i >= 0 {
+	if i := slices.Index(models, wi.pruned); i >= 0 && slices.Contains(models, wi.orig) {
+		models = slices.Delete(models, i, i+1) // the full model stood beside it already
+	} else if i >= 0 {
 		models[i] = wi.orig
 	}
 	w.whatIf = nil

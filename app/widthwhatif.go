@@ -148,6 +148,7 @@ type widthPanel struct {
 	busy      *fyne.Container
 	note      *widget.Label
 	chart     *neuronChartBox
+	beside    *widget.Check // the full model drawn beside the narrowed one, on the same scale
 
 	active  bool
 	applied bool           // a narrowed model was shown since the strip opened
@@ -188,6 +189,7 @@ func newWidthPanel(w *Window) *widthPanel {
 	p.note.Wrapping = fyne.TextWrapWord
 	p.note.Hide()
 	p.chart = newNeuronChartBox()
+	p.beside = widget.NewCheck("Beside the full model", func(on bool) { p.setBeside(on) })
 	closeBtn := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
 		p.close()
 		w.leaveWhatIf()
@@ -195,7 +197,7 @@ func newWidthPanel(w *Window) *widthPanel {
 	title := widget.NewLabelWithStyle("WIDTH", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	// The choices on one line, the amount under them across the whole strip: a slider needs the
 	// length to be dragged by a percent at a time.
-	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor)
+	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor, p.beside)
 	row := container.NewVBox(container.NewBorder(nil, nil, controls, closeBtn), p.amount)
 	// The what-if bar's blue, fainter: the strip belongs to it.
 	bg := canvas.NewRectangle(color.NRGBA{R: accent.R, G: accent.G, B: accent.B, A: 0x1c})
@@ -510,9 +512,13 @@ func (p *widthPanel) cut() (*widthCut, *modelio.Model, error) {
 
 // showWidthWhatIf shows pruned (orig without remove, narrowed by cut) in orig's place.
 func (w *Window) showWidthWhatIf(orig, pruned *modelio.Model, remove []int, cut *widthCut) {
-	i := slices.Index(w.models, orig)
-	if i < 0 && w.whatIf != nil && w.whatIf.orig == orig {
+	// The pruned model's column first: the full model may stand beside it (Beside the full model).
+	i := -1
+	if w.whatIf != nil && w.whatIf.orig == orig {
 		i = slices.Index(w.models, w.whatIf.pruned)
+	}
+	if i < 0 {
+		i = slices.Index(w.models, orig)
 	}
 	if i < 0 {
 		return
@@ -523,6 +529,27 @@ func (w *Window) showWidthWhatIf(orig, pruned *modelio.Model, remove []int, cut 
 	w.focus = i
 	w.show(models)
 	w.status.SetText("What if: " + whatIfText(w.whatIf))
+}
+
+// setBeside puts the full model beside the narrowed one (compare mode, one scale), or takes it away.
+func (p *widthPanel) setBeside(on bool) {
+	w := p.w
+	wi := w.whatIf
+	if !p.active || wi == nil || wi.width == nil {
+		return
+	}
+	i := slices.Index(w.models, wi.pruned)
+	j := slices.Index(w.models, wi.orig)
+	switch {
+	case i < 0:
+	case on && j < 0 && len(w.models) < maxCompare:
+		w.show(slices.Insert(slices.Clone(w.models), i+1, wi.orig))
+	case on && j < 0:
+		w.banner.show("Layerscope compares up to five models side by side: remove one first (Compare > Remove).")
+		p.beside.SetChecked(false)
+	case !on && j >= 0:
+		w.show(slices.Delete(slices.Clone(w.models), j, j+1))
+	}
 }
 
 // refresh hides the strip once its model left the screen or its what-if ended.
@@ -540,6 +567,10 @@ func (p *widthPanel) refresh() {
 // close ends the width what-if's controls (Back to full model, another model, a depth what-if).
 func (p *widthPanel) close() {
 	p.stopRun()
+	if p.beside.Checked {
+		p.beside.Checked = false // the check alone: leaveWhatIf takes the duplicate away
+		p.beside.Refresh()
+	}
 	p.active, p.model, p.scores = false, nil, nil
 	p.busy.Hide()
 	p.note.Hide()

@@ -115,12 +115,33 @@ func TestWidthWhatIfGallery(t *testing.T) {
 	if got := w.whatIfBar.text.Text; !strings.Contains(got, "without blocks 3, 5") || !strings.Contains(got, "14 blocks") {
 		t.Errorf("depth and width: bar %q", got)
 	}
+	// Beside the full model: both columns on one scale; the slider moves the narrowed one only.
+	p.beside.SetChecked(true)
+	if len(w.models) != 2 || w.models[1] != full || w.models[0] != w.whatIf.pruned {
+		t.Fatalf("beside: %d models", len(w.models))
+	}
+	p.mode.SetSelected(widthModes[0])
+	p.slider.SetValue(50)
+	if len(w.models) != 2 || w.models[1] != full || mlpWidth(t, w.models[0]) != 4096 {
+		t.Errorf("beside, 50%%: %d models, the first %d wide", len(w.models), mlpWidth(t, w.models[0]))
+	}
+	d = render.Layout(w.view.Models(), w.view.Options())
+	for i, want := range []int64{4096, 8192} {
+		for _, it := range d.Items {
+			if it.Kind == render.KindBar && it.Fill != "" && it.Ref.Model == i && strings.HasSuffix(it.Ref.Path, "layers.0.mlp.gate_proj") {
+				if math.Abs(it.W-float64(want)*d.Scale) > 0.01 {
+					t.Errorf("beside: model %d's gate bar %.1f, want %d × scale", i, it.W, want)
+				}
+			}
+		}
+	}
+	p.mode.SetSelected(widthModes[1])
 	p.expansion.SetText("5") // wider than the MLP is: refused, the last what-if stays
 	if !p.note.Visible() || !strings.Contains(p.note.Text, "would not shrink") {
 		t.Errorf("expansion 5: note %q", p.note.Text)
 	}
 	w.leaveWhatIf()
-	if w.models[0] != full || p.content.Visible() || w.whatIf != nil {
+	if len(w.models) != 1 || w.models[0] != full || p.content.Visible() || w.whatIf != nil || p.beside.Checked {
 		t.Error("Back did not restore the full model and hide the strip")
 	}
 }
