@@ -197,7 +197,16 @@ func newWidthPanel(w *Window) *widthPanel {
 	title := widget.NewLabelWithStyle("WIDTH", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	// The choices on one line, the amount under them across the whole strip: a slider needs the
 	// length to be dragged by a percent at a time.
-	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor, p.beside)
+	// Evaluate runs on the Importance tab, which holds the calibration settings and shows the result.
+	evaluate := widget.NewButtonWithIcon("Evaluate", theme.MediaPlayIcon(), func() {
+		for i, t := range w.tabs.Items {
+			if t.Content == w.importance.content {
+				w.tabs.SelectIndex(i)
+			}
+		}
+		w.importance.eval.start()
+	})
+	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor, p.beside, evaluate)
 	row := container.NewVBox(container.NewBorder(nil, nil, controls, closeBtn), p.amount)
 	// The what-if bar's blue, fainter: the strip belongs to it.
 	bg := canvas.NewRectangle(color.NRGBA{R: accent.R, G: accent.G, B: accent.B, A: 0x1c})

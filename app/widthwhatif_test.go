@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -318,5 +319,33 @@ func TestEvaluateCancel(t *testing.T) {
 	e.runs.Wait()
 	if e.busy.Visible() || e.button.Disabled() || e.result.Text != "Evaluation cancelled." {
 		t.Errorf("after Cancel: busy %v, button disabled %v, %q", e.busy.Visible(), e.button.Disabled(), e.result.Text)
+	}
+}
+
+func (b *blockingEval) Activations(ctx context.Context, j job, d *modelio.Model, progress func(done, total int, msg string)) (*compute.Activations, error) {
+	progress(1, 4, "block 0")
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Scoring by activations runs in the background; Cancel stops it and says so, the strip stays.
+func TestWidthScoringCancel(t *testing.T) {
+	w := newTestWindow(t)
+	openAndWait(w, modelWithTokenizer(t, "tiny", 2))
+	w.importance.eng = &blockingEval{}
+	w.openWidthWhatIf()
+	p := w.width
+	p.runs.Wait() // ppm on the zero weights
+	if !slices.Contains(p.method.Options, "activation") {
+		t.Fatalf("methods %v: a folder with weights and a tokenizer offers activation", p.method.Options)
+	}
+	p.method.SetSelected("activation")
+	if !p.busy.Visible() || p.cancel == nil {
+		t.Fatal("the activation scoring is not running")
+	}
+	p.cancelBtn.OnTapped()
+	p.runs.Wait()
+	if p.busy.Visible() || !p.content.Visible() || !strings.Contains(p.note.Text, "cancelled") {
+		t.Errorf("after Cancel: busy %v, strip %v, note %q", p.busy.Visible(), p.content.Visible(), p.note.Text)
 	}
 }
