@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/layerscope/layerscope/compute"
+	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/facts"
 )
 
@@ -47,10 +48,14 @@ type evaluatePanel struct {
 	busy      *fyne.Container
 	result    *widget.Label
 
-	full   map[string]*compute.Evaluation // by model and settings
-	seq    int
-	cancel context.CancelFunc
-	runs   sync.WaitGroup // evaluation goroutines, for tests
+	full map[string]*compute.Evaluation // by model and settings
+	// What the result describes: the model, its figure, and the what-if evaluated with it (nil: none).
+	shownModel  *modelio.Model
+	shownFull   *compute.Evaluation
+	shownWhatIf *whatIf
+	seq         int
+	cancel      context.CancelFunc
+	runs        sync.WaitGroup // evaluation goroutines, for tests
 	// onFinish, when set, is called on the UI goroutine when an evaluation ends (the test hook).
 	onFinish func(err error)
 }
@@ -163,6 +168,10 @@ func (e *evaluatePanel) start() {
 				e.result.SetText(pr.what + " " + pr.next)
 			default:
 				e.full[fullKey] = full
+				e.shownModel, e.shownFull, e.shownWhatIf = m, full, nil
+				if prune != nil {
+					e.shownWhatIf = w.whatIf
+				}
 				e.result.SetText(evaluationText(m.Name, full, label, pruned))
 			}
 			if e.onFinish != nil {
@@ -170,6 +179,28 @@ func (e *evaluatePanel) start() {
 			}
 		})
 	}()
+}
+
+// refresh keeps the result true to the screen: after the what-if changed, only the full model's figure
+// stays, with the way to the pruned one's.
+func (e *evaluatePanel) refresh() {
+	if e.shownModel == nil || e.cancel != nil {
+		return
+	}
+	w := e.p.w
+	m := e.p.focused()
+	switch {
+	case m != e.shownModel:
+		e.shownModel, e.shownFull, e.shownWhatIf = nil, nil, nil
+		e.result.SetText("Press Evaluate for the perplexity of " + m.Name + ".")
+	case w.whatIf != e.shownWhatIf:
+		e.shownWhatIf = nil
+		text := evaluationText(m.Name, e.shownFull, "", nil)
+		if w.whatIf != nil && w.whatIf.orig == m {
+			text += " The what-if changed: press Evaluate for its perplexity."
+		}
+		e.result.SetText(text)
+	}
 }
 
 // stop is Cancel: the run stops at the next block, its late answer ignored.

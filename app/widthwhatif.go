@@ -563,6 +563,9 @@ func (p *widthPanel) setBeside(on bool) {
 
 // refresh hides the strip once its model left the screen or its what-if ended.
 func (p *widthPanel) refresh() {
+	if e := p.w.importance.eval; e != nil {
+		e.refresh() // the perplexity shown follows the what-if too
+	}
 	if !p.active {
 		return
 	}

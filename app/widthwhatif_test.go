@@ -252,6 +252,12 @@ func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
 	if len(after) != len(before) {
 		t.Error("Evaluate wrote into the model folder")
 	}
+	// Another width: the full model's figure stays, the what-if's is asked for again.
+	p.slider.SetValue(50)
+	if r := e.result.Text; !strings.Contains(r, "Perplexity on 46 tokens") || strings.Contains(r, "what-if tiny") || !strings.Contains(r, "press Evaluate") {
+		t.Errorf("after the slider moved: %q", r)
+	}
+	p.slider.SetValue(40)
 
 	dst := filepath.Join(t.TempDir(), "tiny-narrow")
 	if name := prunedName(w.whatIf.pruned, nil); name != "tiny-random-mlp96" {
