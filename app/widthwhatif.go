@@ -206,8 +206,9 @@ func newWidthPanel(w *Window) *widthPanel {
 		}
 		w.importance.eval.start()
 	})
-	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor, p.beside, evaluate)
-	row := container.NewVBox(container.NewBorder(nil, nil, controls, closeBtn), p.amount)
+	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor)
+	row := container.NewVBox(container.NewBorder(nil, nil, controls, closeBtn),
+		container.NewBorder(nil, nil, nil, container.NewHBox(p.beside, evaluate), p.amount))
 	// The what-if bar's blue, fainter: the strip belongs to it.
 	bg := canvas.NewRectangle(color.NRGBA{R: accent.R, G: accent.G, B: accent.B, A: 0x1c})
 	bg.CornerRadius = 4

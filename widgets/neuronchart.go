@@ -16,7 +16,7 @@ var _ fyne.Widget = (*NeuronChart)(nil)
 
 // neuronChartHeight is tall enough to see the fall of the sorted scores, short enough for the strip
 // above the stack.
-const neuronChartHeight = 72
+const neuronChartHeight = 56
 
 // Colours of the kept and removed neurons: the MLP's orange (render's up_proj) and the theme's
 // disabled grey; the cut is a line in the foreground colour.
