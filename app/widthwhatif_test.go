@@ -355,3 +355,46 @@ func TestWidthScoringCancel(t *testing.T) {
 		t.Errorf("after Cancel: busy %v, strip %v, note %q", p.busy.Visible(), p.content.Visible(), p.note.Text)
 	}
 }
+
+// Every MLP layout shrinks with its outline: fused gate_up (Phi-4-mini), classic fc1/c_fc (GPT-2, OPT,
+// Pythia), and the experts of a MoE (Qwen3-30B-A3B, Mixtral).
+func TestWidthWhatIfFamilies(t *testing.T) {
+	for _, tc := range []struct {
+		model, part string
+	}{
+		{"microsoft/Phi-4-mini-instruct", "mlp.gate_up_proj"},
+		{"openai-community/gpt2", "mlp.c_fc"},
+		{"facebook/opt-125m", "fc1"},
+		{"EleutherAI/pythia-70m", "mlp.dense_h_to_4h"},
+		{"Qwen/Qwen3-30B-A3B", "mlp.experts.0.gate_proj"},
+		{"mistralai/Mixtral-8x7B-v0.1", "block_sparse_moe.experts.0.w1"},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			w := newTestWindow(t)
+			openAndWait(w, tc.model)
+			if len(w.models) != 1 {
+				t.Fatalf("%s did not open", tc.model)
+			}
+			full := mlpWidth(t, w.models[0])
+			w.openWidthWhatIf()
+			if w.whatIf == nil || w.whatIf.width == nil {
+				t.Fatalf("no width what-if; banner %q, note %q", w.banner.text.Text, w.width.note.Text)
+			}
+			kept := mlpWidth(t, w.models[0])
+			if want := full - int64(0.4*float64(full)); kept != want {
+				t.Errorf("40%%: %d → %d, want %d", full, kept, want)
+			}
+			d := render.Layout(w.view.Models(), w.view.Options())
+			var found bool
+			for i := range d.Items {
+				it := &d.Items[i]
+				if it.Kind == render.KindBar && it.Fill == "" && it.Dashed && strings.HasSuffix(it.Ref.Path, "."+tc.part) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no outline on %s", tc.part)
+			}
+		})
+	}
+}
