@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -129,13 +130,14 @@ func (e *evaluatePanel) start() {
 	e.busy.Show()
 	e.result.SetText("Evaluating " + m.Name + "…")
 	stage := ""
+	started := time.Now()
 	pg := &progress{show: func(done, total int, msg string) {
 		if seq != e.seq || total <= 0 {
 			return
 		}
 		e.bar.Max = float64(total)
 		e.bar.SetValue(float64(done))
-		e.result.SetText("Evaluating " + stage + progressWhat(msg) + fmt.Sprintf("%d of %d", done, total))
+		e.result.SetText("Evaluating " + stage + progressWhat(msg) + rate(done, total, j.samples*j.seqLen, time.Since(started)))
 	}}
 	e.runs.Add(1)
 	go func() {
@@ -143,11 +145,11 @@ func (e *evaluatePanel) start() {
 		var err error
 		full = known
 		if full == nil {
-			fyne.Do(func() { stage = "the full model: " })
+			fyne.Do(func() { stage, started = "the full model: ", time.Now() })
 			full, err = ev.Evaluate(ctx, j, nil, pg.update)
 		}
 		if err == nil && prune != nil {
-			fyne.Do(func() { stage = "the what-if: " })
+			fyne.Do(func() { stage, started = "the what-if: ", time.Now() })
 			pruned, err = ev.Evaluate(ctx, j, prune, pg.update)
 		}
 		fyne.Do(func() {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -351,13 +352,18 @@ func (p *widthPanel) rescore() {
 	p.bar.Refresh()
 	p.busy.Show()
 	p.showNote("Scoring " + m.Name + "'s MLP neurons by " + method.String() + "…")
+	started := time.Now()
 	pg := &progress{show: func(done, total int, msg string) {
 		if seq != p.seq || total <= 0 {
 			return
 		}
 		p.bar.Max = float64(total)
 		p.bar.SetValue(float64(done))
-		if msg != "" {
+		switch {
+		case method.NeedsActivations() && msg != "blocks scored":
+			// The forward pass: its speed and time left, as the importance run shows them.
+			p.note.SetText(method.String() + " activations: " + progressWhat(msg) + rate(done, total, j.samples*j.seqLen, time.Since(started)))
+		case msg != "":
 			p.note.SetText(method.String() + ": " + msg)
 		}
 	}}
