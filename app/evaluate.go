@@ -210,7 +210,7 @@ func (e *evaluatePanel) stop() {
 	if e.cancel == nil {
 		return
 	}
-	e.cancel()
+	cancel := e.cancel
 	e.cancel = nil
 	e.seq++
 	e.button.Enable()
@@ -220,6 +220,7 @@ func (e *evaluatePanel) stop() {
 	if e.onFinish != nil {
 		e.onFinish(context.Canceled)
 	}
+	cancel() // last: the run's goroutine wakes on it and must find the panel moved on
 }
 
 // evaluationText says the perplexities: "Perplexity on 1,016 tokens (CPU, fp32): Llama-3.2-1B 9.71;

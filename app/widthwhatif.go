@@ -418,9 +418,12 @@ func (p *widthPanel) stop() {
 	if p.cancel == nil {
 		return
 	}
-	p.stopRun()
+	cancel := p.cancel
+	p.cancel = nil
+	p.seq++
 	p.busy.Hide()
 	p.showNote("Scoring cancelled: choose a method to score again.")
+	cancel() // last: the scoring's goroutine wakes on it and must find the strip moved on
 }
 
 func (p *widthPanel) stopRun() {

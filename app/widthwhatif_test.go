@@ -230,7 +230,7 @@ func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
 
 	// Hybrid scores need activations: measured through the compute session, then the neurons chosen
 	// again. The chart shows the new scores.
-	p.method.SetSelected("hybrid")
+	pickMethod(p, "hybrid")
 	p.runs.Wait()
 	if c := w.whatIf.width; c == nil || c.method.String() != "hybrid" || !c.chosen || mlpWidth(t, w.models[0]) != 96 {
 		t.Fatalf("hybrid: %+v; note %q", c, p.note.Text)
@@ -302,11 +302,17 @@ func copyTokenizer(t *testing.T, dir string) {
 	}
 }
 
-// blockingEval evaluates nothing: it waits until cancelled.
-type blockingEval struct{ fakeEngine }
+// blockingEval evaluates nothing: it reports one step, then waits until cancelled. shown receives
+// once the step was shown (Fyne's test driver runs fyne.Do on the calling goroutine: the test waits
+// for it, as the real driver's single UI goroutine would).
+type blockingEval struct {
+	fakeEngine
+	shown chan struct{}
+}
 
 func (b *blockingEval) Evaluate(ctx context.Context, j job, prune *compute.Pruning, progress func(done, total int, msg string)) (*compute.Evaluation, error) {
 	progress(1, 4, "block 0")
+	b.shown <- struct{}{}
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -315,9 +321,11 @@ func (b *blockingEval) Evaluate(ctx context.Context, j job, prune *compute.Pruni
 func TestEvaluateCancel(t *testing.T) {
 	w := newTestWindow(t)
 	openAndWait(w, modelWithTokenizer(t, "tiny", 2))
-	w.importance.eng = &blockingEval{}
+	b := &blockingEval{shown: make(chan struct{}, 1)}
+	w.importance.eng = b
 	e := w.importance.eval
 	e.start()
+	<-b.shown
 	if !e.busy.Visible() || !e.button.Disabled() || e.cancelBtn.Disabled() {
 		t.Fatal("Evaluate is not running")
 	}
@@ -330,6 +338,7 @@ func TestEvaluateCancel(t *testing.T) {
 
 func (b *blockingEval) Activations(ctx context.Context, j job, d *modelio.Model, progress func(done, total int, msg string)) (*compute.Activations, error) {
 	progress(1, 4, "block 0")
+	b.shown <- struct{}{}
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -338,14 +347,16 @@ func (b *blockingEval) Activations(ctx context.Context, j job, d *modelio.Model,
 func TestWidthScoringCancel(t *testing.T) {
 	w := newTestWindow(t)
 	openAndWait(w, modelWithTokenizer(t, "tiny", 2))
-	w.importance.eng = &blockingEval{}
+	b := &blockingEval{shown: make(chan struct{}, 1)}
+	w.importance.eng = b
 	w.openWidthWhatIf()
 	p := w.width
 	p.runs.Wait() // ppm on the zero weights
 	if !slices.Contains(p.method.Options, "activation") {
 		t.Fatalf("methods %v: a folder with weights and a tokenizer offers activation", p.method.Options)
 	}
-	p.method.SetSelected("activation")
+	pickMethod(p, "activation")
+	<-b.shown
 	if !p.busy.Visible() || p.cancel == nil {
 		t.Fatal("the activation scoring is not running")
 	}
@@ -397,4 +408,12 @@ func TestWidthWhatIfFamilies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pickMethod picks a method as the picker does (its OnChanged), without the picker's own refresh after
+// it: Fyne's test driver runs the scoring's fyne.Do on the scoring goroutine, which would race that
+// refresh; the real driver runs both on its one UI goroutine.
+func pickMethod(p *widthPanel, method string) {
+	p.method.Selected = method
+	p.method.OnChanged(method)
 }
