@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
 	"github.com/layerscope/layerscope/compute"
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/facts"
@@ -262,6 +265,23 @@ func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "tiny-narrow")
 	if name := prunedName(w.whatIf.pruned, nil); name != "tiny-random-mlp96" {
 		t.Errorf("suggested name %q", name)
+	}
+	// Save copy… asks where, saying what the copy holds, named after the new width.
+	w.saveWhatIfCopy()
+	var said, named bool
+	if top := w.win.Canvas().Overlays().Top(); top != nil {
+		for _, o := range test.LaidOutObjects(top) {
+			switch v := o.(type) {
+			case *widget.Label:
+				said = said || strings.Contains(v.Text, "config.json with intermediate_size 160 → 96")
+			case *widget.Entry:
+				named = named || v.Text == "tiny-random-mlp96"
+			}
+		}
+		w.win.Canvas().Overlays().Remove(top)
+	}
+	if !said || !named {
+		t.Errorf("the save dialog: says what the copy holds %v, suggests tiny-random-mlp96 %v", said, named)
 	}
 	w.savePruned(w.whatIf.pruned, nil, dst)
 	w.waitLoads()
