@@ -60,17 +60,17 @@ type importancePanel struct {
 	device     *widget.Label
 	deviceNote *widget.Label
 	probed     bool
-	backend    *widget.Select
-	dtype      *widget.Select
-	metric     *widget.Select
-	span       *widget.Select
-	source     *widget.Select
+	backend    *keySelect
+	dtype      *keySelect
+	metric     *keySelect
+	span       *keySelect
+	source     *keySelect
 	fileRow    *fyne.Container
 	fileLabel  *widget.Label
 	file       string
-	pasted     *widget.Entry
-	samples    *widget.Entry
-	seqLen     *widget.Entry
+	pasted     *keyEntry
+	samples    *keyEntry
+	seqLen     *keyEntry
 	runBtn     *widget.Button
 	cancelBtn  *widget.Button
 	settings   *widget.AccordionItem
@@ -111,13 +111,13 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.deviceNote.SizeName = theme.SizeNameCaptionText
 	p.deviceNote.Hide()
 
-	p.backend = widget.NewSelect(backendChoices, nil)
+	p.backend = newKeySelect(w, backendChoices, nil)
 	p.backend.SetSelectedIndex(0)
-	p.dtype = widget.NewSelect(dtypeChoices, nil)
+	p.dtype = newKeySelect(w, dtypeChoices, nil)
 	p.dtype.SetSelectedIndex(0)
-	p.span = widget.NewSelect(spanChoices, func(string) { p.displayChanged() })
+	p.span = newKeySelect(w, spanChoices, func(string) { p.displayChanged() })
 	p.span.SetSelectedIndex(0)
-	p.metric = widget.NewSelect(metricChoices(), func(string) {
+	p.metric = newKeySelect(w, metricChoices(), func(string) {
 		p.span.Hidden = p.metricKey() != compute.MetricAngular
 		p.displayChanged()
 	})
@@ -127,15 +127,15 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.fileLabel.Truncation = fyne.TextTruncateEllipsis
 	choose := widget.NewButtonWithIcon("Choose…", theme.FileIcon(), p.chooseFile)
 	p.fileRow = container.NewBorder(nil, nil, nil, choose, p.fileLabel)
-	p.pasted = widget.NewMultiLineEntry()
+	p.pasted = newKeyEntry(w, true)
 	p.pasted.SetPlaceHolder("Paste ordinary prose here: a few pages, enough for samples × tokens.")
 	p.pasted.Wrapping = fyne.TextWrapWord
 	p.pasted.SetMinRowsVisible(4)
-	p.source = widget.NewSelect(sourceChoices, func(string) { p.sourceChanged() })
+	p.source = newKeySelect(w, sourceChoices, func(string) { p.sourceChanged() })
 	p.source.SetSelectedIndex(0)
 
-	p.samples = numberEntry(calibration.DefaultSamples)
-	p.seqLen = numberEntry(calibration.DefaultSeqLen)
+	p.samples = numberEntry(w, calibration.DefaultSamples)
+	p.seqLen = numberEntry(w, calibration.DefaultSeqLen)
 
 	p.runBtn = widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), p.start)
 	p.runBtn.Importance = widget.HighImportance
@@ -167,10 +167,10 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	)
 	p.settings = widget.NewAccordionItem("", container.NewVBox(p.deviceNote, form, p.fileRow, p.pasted))
 	p.accordion = widget.NewAccordion(p.settings)
-	for _, sel := range []*widget.Select{p.backend, p.dtype} {
+	for _, sel := range []*keySelect{p.backend, p.dtype} {
 		sel.OnChanged = func(string) { p.settingsChanged() }
 	}
-	for _, e := range []*widget.Entry{p.samples, p.seqLen} {
+	for _, e := range []*keyEntry{p.samples, p.seqLen} {
 		e.OnChanged = func(string) { p.settingsChanged() }
 	}
 	top := container.NewVBox(
@@ -228,8 +228,8 @@ func (p *importancePanel) spanN() int {
 	return max(0, p.span.SelectedIndex()) + 1
 }
 
-func numberEntry(v int) *widget.Entry {
-	e := widget.NewEntry()
+func numberEntry(w *Window, v int) *keyEntry {
+	e := newKeyEntry(w, false)
 	e.SetText(strconv.Itoa(v))
 	e.Validator = func(s string) error {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err != nil || n < 1 {

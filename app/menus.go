@@ -84,7 +84,37 @@ func (w *Window) refreshMenus() {
 		item("Keyboard Shortcuts", nil, w.showKeys),
 		item("About Layerscope", nil, w.showAbout),
 	)
-	w.win.SetMainMenu(fyne.NewMainMenu(file, edit, view, compare, help))
+	w.setMainMenu(fyne.NewMainMenu(file, edit, view, compare, help))
+}
+
+// setMainMenu shows the menus in the menu bar, or only behind the toolbar's ☰ while presenting (the bar
+// would take a line of the projector), and makes their shortcuts the window's, so they work with the
+// bar hidden and from a focused entry too.
+func (w *Window) setMainMenu(m *fyne.MainMenu) {
+	w.mainMenu = m
+	w.shortcuts = map[string]func(){}
+	var collect func(items []*fyne.MenuItem)
+	collect = func(items []*fyne.MenuItem) {
+		for _, it := range items {
+			if it.ChildMenu != nil {
+				collect(it.ChildMenu.Items)
+			}
+			sc, ok := it.Shortcut.(*desktop.CustomShortcut)
+			if !ok || sc.Modifier == 0 || it.Disabled || it.Action == nil {
+				continue
+			}
+			w.shortcuts[sc.ShortcutName()] = it.Action
+			w.win.Canvas().AddShortcut(sc, func(fyne.Shortcut) { w.windowShortcut(sc) })
+		}
+	}
+	for _, menu := range m.Items {
+		collect(menu.Items)
+	}
+	if w.theme.present {
+		w.win.SetMainMenu(nil)
+	} else {
+		w.win.SetMainMenu(m)
+	}
 }
 
 // recentItem is File > Open Recent.
@@ -229,9 +259,9 @@ func (w *Window) onKey(ev *fyne.KeyEvent) {
 		}
 		w.leave()
 	default:
-		if w.view.HandleKey(ev.Name) && w.autoFit {
-			w.fitNow() // Enter may have unfolded a card: the stack grew
-		}
+		// Enter may unfold a card: the stack grows at the same zoom and scrolls to the selection
+		// (see selected), so the lecturer's zoom stays where it was.
+		w.view.HandleKey(ev.Name)
 	}
 }
 

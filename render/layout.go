@@ -44,6 +44,10 @@ type Options struct {
 	// Scores shade the blocks by importance, keyed by the model's index among those given to Layout.
 	// A scored model is drawn one card per block: a fold would give several blocks one shade.
 	Scores map[int]Scores
+	// Tight spends less height on everything but the bars, for presenting: a stack that is shorter in
+	// model units fills a projector at a larger zoom. The title's two lines share one where they fit,
+	// a repeated card says what it repeats in its header, and the margins above and below shrink.
+	Tight bool
 }
 
 // DefaultWidth is the width a layout fits by default: a 1280×720 projector at scale 1.
@@ -206,6 +210,7 @@ const (
 	labelSize   = 14
 	headerSize  = 16
 	titleSize   = 21
+	tightMargin = 6 // above and below the diagram with Options.Tight
 	minTitle    = 15
 	subSize     = 15
 	labelInset  = 6 // text inside a bar starts this far from its left end
@@ -300,7 +305,7 @@ func Layout(models []Model, opt Options) *Diagram {
 	d.Scale = inner / float64(d.Widest)
 	d.Width = 2*margin + float64(n)*col + float64(n-1)*gutter
 
-	L := &layouter{d: d, th: th, col: col, inner: inner, scores: map[int]Scores{}}
+	L := &layouter{d: d, th: th, col: col, inner: inner, scores: map[int]Scores{}, tight: opt.Tight}
 	for i, m := range models {
 		if s, ok := scoresFor(opt, i, m); ok {
 			L.scores[i] = s
@@ -309,8 +314,23 @@ func Layout(models []Model, opt Options) *Diagram {
 
 	// Vertical bands, top to bottom: titles, LM heads, final norms, the cards (block 0 lowest), the
 	// embeddings, the legend. Each band is aligned across the columns, so like sits beside like.
-	y := float64(margin)
+	top := float64(margin)
+	if opt.Tight {
+		top = tightMargin
+	}
+	y := top
 	titleH := titleSize*lineFactor + subSize*lineFactor + 6
+	if opt.Tight {
+		// One line for every title or for none, so the bands below stay aligned across the columns.
+		L.oneLine = true
+		for _, c := range cols {
+			name, sub := L.titleTexts(c)
+			L.oneLine = L.oneLine && textWidth(name, titleSize, true)+titleGap+textWidth(sub, subSize, false) <= col
+		}
+		if L.oneLine {
+			titleH = titleSize*lineFactor + 2
+		}
+	}
 	for i, c := range cols {
 		L.title(i, c, L.colX(i), y)
 	}
@@ -419,9 +439,13 @@ func Layout(models []Model, opt Options) *Diagram {
 	}
 
 	if !opt.NoLegend {
-		y = L.legend(y + 22)
+		gap := 22.0
+		if opt.Tight {
+			gap = 12
+		}
+		y = L.legend(y + gap)
 	}
-	d.Height = y + margin
+	d.Height = y + top
 	return d
 }
 
@@ -817,7 +841,13 @@ type layouter struct {
 	inner  float64
 	level  int            // the label form of the column being drawn
 	scores map[int]Scores // the scored models, by index
+	tight  bool           // Options.Tight
+	// oneLine: the titles' name and parameter line share one line (Options.Tight, where all fit).
+	oneLine bool
 }
+
+// titleGap is the space between a model's name and its parameter line when they share a line.
+const titleGap = 12
 
 func (d *Diagram) add(it Item) { d.Items = append(d.Items, it) }
 
@@ -835,14 +865,27 @@ func (L *layouter) textIn(x, y, h float64, s string, size float64, bold bool, fi
 	return w
 }
 
-func (L *layouter) title(i int, c columnPlan, x, y float64) {
-	ref := Ref{What: RefModel, Model: i, Start: -1, End: -1}
-	name, size := fitText(c.m.Name, titleSize, minTitle, true, L.col)
-	L.text(x, y, name, size, true, L.th.Text, ref)
-	sub := facts.ShortCount(c.params) + " parameters"
+// titleTexts returns a column's title: the model's name and its parameter line.
+func (L *layouter) titleTexts(c columnPlan) (name, sub string) {
+	sub = facts.ShortCount(c.params) + " parameters"
 	if c.m.Arch != nil {
 		sub += fmt.Sprintf(" · %d blocks", len(c.m.Arch.Blocks))
 	}
+	return c.m.Name, sub
+}
+
+func (L *layouter) title(i int, c columnPlan, x, y float64) {
+	ref := Ref{What: RefModel, Model: i, Start: -1, End: -1}
+	name, sub := L.titleTexts(c)
+	if L.oneLine {
+		w := L.text(x, y, name, titleSize, true, L.th.Text, ref)
+		// The parameter line's baseline on the name's: both boxes are centred on their cap heights.
+		dy := (titleSize*lineFactor-subSize*lineFactor)/2 + capHeight*(titleSize-subSize)/2
+		L.text(x+w+titleGap, y+dy, sub, subSize, false, L.th.Muted, ref)
+		return
+	}
+	name, size := fitText(name, titleSize, minTitle, true, L.col)
+	L.text(x, y, name, size, true, L.th.Text, ref)
 	sub, s2 := fitText(sub, subSize, labelSize, false, L.col)
 	L.text(x, y+titleSize*lineFactor+2, sub, s2, false, L.th.Muted, ref)
 }
@@ -881,10 +924,29 @@ func (L *layouter) headerHeight(cp cardPlan) float64 {
 	return headerH
 }
 
+// sameText is what a compact card says: the card whose bars it repeats.
+func sameText(cp cardPlan) string { return "same widths as " + cp.sameAs }
+
+// sameInHeader reports whether a compact card says what it repeats on its header line, between the
+// block range and the tag: with Options.Tight, where the line has room.
+func (L *layouter) sameInHeader(cp cardPlan) bool {
+	if !L.tight || cp.sameAs == "" || cp.shade != "" {
+		return false
+	}
+	w := L.headerLeftWidth(cp) + 16 + textWidth(sameText(cp), labelSize, false)
+	if cp.tag != "" {
+		w += 16 + textWidth(cp.tag, labelSize, cp.strong || cp.candidate)
+	}
+	return w <= L.inner
+}
+
 // compactHeight is the height of a card drawn as its header and the card it repeats.
 func (L *layouter) compactHeight(cp cardPlan) float64 {
-	if cp.shade != "" {
+	if cp.shade != "" || L.sameInHeader(cp) {
 		return L.headerHeight(cp) // a shaded card says which it repeats in its tooltip: the stack stays short
+	}
+	if L.tight {
+		return L.headerHeight(cp) + labelSize*lineFactor + 2
 	}
 	return L.headerHeight(cp) + labelSize*lineFactor + cardPad - 2
 }
@@ -996,8 +1058,11 @@ func (L *layouter) card(i int, cp cardPlan, x, y, h, headH, attH float64) {
 	}
 
 	if cp.sameAs != "" {
-		if cp.shade == "" {
-			L.text(x+cardPad, y+headH-2, "same widths as "+cp.sameAs, labelSize, false, muted, ref)
+		switch {
+		case L.sameInHeader(cp):
+			L.text(tx+textWidth(rng, subSize, false)+16, ty+(headerSize-labelSize)/2, sameText(cp), labelSize, false, muted, ref)
+		case cp.shade == "":
+			L.text(x+cardPad, y+headH-2, sameText(cp), labelSize, false, muted, ref)
 		}
 		return
 	}
