@@ -26,7 +26,7 @@ const (
 )
 
 // The selection outline: thick enough to see from the back of a lecture hall at 100%, in a magenta that
-// no part of the diagram uses and that holds about 4.5:1 against both the light and the dark
+// no part of the diagram uses, with a contrast of 4:1 or more against both the light and the dark
 // background, with a halo of the background colour around it so it stays apart from the bars it
 // touches.
 const (
@@ -35,7 +35,7 @@ const (
 )
 
 // SelectionColor is the selection outline's colour.
-var SelectionColor = color.NRGBA{R: 0xe0, G: 0x00, B: 0x7a, A: 0xff}
+var SelectionColor = color.NRGBA{R: 0xf0, G: 0x20, B: 0x80, A: 0xff}
 
 // Raster limits. Past them the diagram is rasterised smaller and the painter stretches it: a texture side
 // beyond 16384 fails on common GPUs, and 32 M pixels is already 128 MB of RGBA.
