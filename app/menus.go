@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/layerscope/layerscope/modelio/gallery"
@@ -110,10 +111,22 @@ func (w *Window) setMainMenu(m *fyne.MainMenu) {
 	for _, menu := range m.Items {
 		collect(menu.Items)
 	}
-	if w.theme.present {
-		w.win.SetMainMenu(nil)
-	} else {
+	if !w.theme.present {
 		w.win.SetMainMenu(m)
+		return
+	}
+	w.win.SetMainMenu(nil)
+	// Fyne 2.7 lays the content out again when a menu bar comes, not when it goes: give it the bar's
+	// room here, where the window is padded as Fyne pads it.
+	c := w.win.Canvas()
+	size, pos := c.Size(), fyne.NewPos(0, 0)
+	if w.win.Padded() {
+		p := theme.Padding()
+		size, pos = size.SubtractWidthHeight(2*p, 2*p), fyne.NewPos(p, p)
+	}
+	if content := w.win.Content(); content != nil && size.Width > 0 && size.Height > 0 && content.Size() != size {
+		content.Resize(size)
+		content.Move(pos)
 	}
 }
 

@@ -26,6 +26,8 @@ const (
 func fitToScreen(a fyne.App, win fyne.Window) {
 	win.Resize(firstSize)
 	a.Lifecycle().SetOnStarted(func() {
+		// GLFW panics where it has no display or monitor; the first size then stays.
+		defer func() { _ = recover() }()
 		mon := glfw.GetPrimaryMonitor()
 		if mon == nil {
 			return
