@@ -408,11 +408,13 @@ func Layout(models []Model, opt Options) *Diagram {
 		L.level = c.level
 		if a.LMHead != nil {
 			p := a.LMHead
-			label := fmt.Sprintf("%s %d → %d", lastName(p.Name), p.In, p.Out)
+			name, tied := lastName(p.Name), ""
 			if p.Tied {
-				label += " · tied"
+				tied = " · tied"
 			}
-			L.wideBar(i, p, x, headY, label)
+			// Shorter forms for narrow columns: the output width (the vocabulary) matters most.
+			L.wideBar(i, p, x, headY, fmt.Sprintf("%s %d → %d%s", name, p.In, p.Out, tied),
+				fmt.Sprintf("%s → %d%s", name, p.Out, tied), fmt.Sprintf("%s → %d", name, p.Out))
 		}
 		if a.FinalNorm != nil {
 			L.band(Ref{What: RefPart, Model: i, Start: -1, End: -1, Path: a.FinalNorm.Path}, a.FinalNorm, x+cardPad, normY)
@@ -434,7 +436,9 @@ func Layout(models []Model, opt Options) *Diagram {
 		}
 		for k := range a.Embeddings {
 			p := &a.Embeddings[k]
-			L.wideBar(i, p, x, embY+float64(k)*(barH+rowGap), fmt.Sprintf("%s %d × %d", lastName(p.Name), p.In, p.Out))
+			name := lastName(p.Name)
+			L.wideBar(i, p, x, embY+float64(k)*(barH+rowGap), fmt.Sprintf("%s %d × %d", name, p.In, p.Out),
+				fmt.Sprintf("%s %d × %d", strings.TrimSuffix(name, "_tokens"), p.In, p.Out))
 		}
 	}
 
@@ -463,6 +467,7 @@ func fitColumns(cols []columnPlan, width float64, widest int64) float64 {
 			need = math.Max(need, ext)
 		}
 		if need <= inner+0.5 {
+			sameLevel(cols)
 			return col
 		}
 		col += need - inner
@@ -471,25 +476,75 @@ func fitColumns(cols []columnPlan, width float64, widest int64) float64 {
 	for k := range cols {
 		cols[k].level, _ = fitLevel(cols[k], inner/float64(widest), inner)
 	}
+	sameLevel(cols)
 	return col
 }
 
+// sameLevel gives every column the shortest label form any of them needs, so the columns label their
+// bars alike ("q 2048" everywhere, not beside "q_proj 1024 → 2048"). A shorter form never reaches
+// further right, so every column still fits.
+func sameLevel(cols []columnPlan) {
+	level := 0
+	for _, c := range cols {
+		level = max(level, c.level)
+	}
+	for k := range cols {
+		cols[k].level = level
+	}
+}
+
+// labelPlace is where a bar's label goes.
+type labelPlace uint8
+
+const (
+	labelInside labelPlace = iota
+	labelAfter
+	labelPerPart // a fused bar as long as the column: each part carries its own short label
+)
+
 // placeLabel puts form level of a bar's label (or its shortest) inside the bar where it fits with room to
-// spare, else after it, and says how far right the row then reaches.
-func placeLabel(r row, level int, scale float64) (k int, inside bool, extent float64) {
+// spare, else after it, and says how far right the row then reaches. A label never runs across the
+// hairline between the parts of a fused bar (it would read as two): it stays on the first part, or
+// goes after the bar, or, where the bar leaves no room after it, gives way to one label per part
+// ("gate 8192", "up 8192").
+func placeLabel(r row, level int, scale, inner float64) (k int, where labelPlace, extent float64) {
 	k = min(level, len(r.label)-1)
 	w := barLen(r.width, scale)
 	room := w
-	for _, sg := range r.segs {
-		// A label inside a fused bar whose parts need different text colours stays on the first part.
-		if textOn(sg.fill) != textOn(r.segs[0].fill) {
-			room = float64(r.segs[0].width) * scale
+	if len(r.segs) > 0 {
+		room = float64(r.segs[0].width) * scale
+	}
+	switch {
+	case labelFits(r.lw[k], room):
+		return k, labelInside, w
+	case len(r.segs) > 0 && w+labelGap+r.lw[k] > inner+0.5:
+		// The parts' labels in the long style need room in every part; where one lacks it, the column
+		// takes the next form (the extent says it does not fit), so its labels stay alike.
+		if k < labelForms-1 && r.part != nil {
+			for _, sg := range r.segs {
+				if !labelFits(textWidth(fmt.Sprintf("%s %d → %d", sg.name, r.part.In, sg.width), labelSize, false), float64(sg.width)*scale) {
+					return k, labelPerPart, inner + 1
+				}
+			}
+		}
+		return k, labelPerPart, w
+	}
+	return k, labelAfter, w + labelGap + r.lw[k]
+}
+
+// segLabel is the label of one part of a fused bar in the column's style: "gate 3072 → 8192" for the
+// long forms, "gate 8192" for the short one, or "gate" where that does not fit, or "" where nothing does.
+func segLabel(r row, sg seg, level int, scale float64) string {
+	forms := []string{sg.name + " " + strconv.FormatInt(sg.width, 10), sg.name}
+	if level < labelForms-1 && r.part != nil {
+		forms = append([]string{fmt.Sprintf("%s %d → %d", sg.name, r.part.In, sg.width)}, forms...)
+	}
+	for _, s := range forms {
+		if labelFits(textWidth(s, labelSize, false), float64(sg.width)*scale) {
+			return s
 		}
 	}
-	if labelFits(r.lw[k], room) {
-		return k, true, w
-	}
-	return k, false, w + labelGap + r.lw[k]
+	return ""
 }
 
 // labelForms is how many forms a bar label has, from "q_proj 2048 → 2048" down to "q 2048".
@@ -506,7 +561,7 @@ func fitLevel(c columnPlan, scale, inner float64) (level int, need float64) {
 				for _, r := range rs {
 					switch r.kind {
 					case rowBar:
-						_, _, ext := placeLabel(r, level, scale)
+						_, _, ext := placeLabel(r, level, scale, inner)
 						need = math.Max(need, ext)
 					case rowNorms, rowNote:
 						ext := r.lw[0]
@@ -781,11 +836,10 @@ func expertNote(e *arch.Experts) string {
 // narrow columns get "q 2048 → 2048", then "q 2048".
 func barRow(p *arch.Part, name string) row {
 	short := strings.TrimSuffix(name, "_proj")
-	forms := []string{fmt.Sprintf("%s %d → %d", name, p.In, p.Out)}
-	if short != name {
-		forms = append(forms, fmt.Sprintf("%s %d → %d", short, p.In, p.Out))
-	}
-	forms = append(forms, fmt.Sprintf("%s %d", short, p.Out))
+	// Always labelForms forms, so one level means one style in every column (c_attn has no shorter name:
+	// its second form repeats the first).
+	forms := []string{fmt.Sprintf("%s %d → %d", name, p.In, p.Out), fmt.Sprintf("%s %d → %d", short, p.In, p.Out),
+		fmt.Sprintf("%s %d", short, p.Out)}
 	r := row{kind: rowBar, part: p, label: forms, fill: roleFill[p.Role], width: p.Out}
 	for _, f := range forms {
 		r.lw = append(r.lw, textWidth(f, labelSize, false))
@@ -905,10 +959,19 @@ func fitText(s string, size, min float64, bold bool, width float64) (string, flo
 }
 
 // wideBar draws an embedding or the LM head across the whole column: their vocabulary-sized widths are
-// off the projection scale, so the label carries the numbers.
-func (L *layouter) wideBar(i int, p *arch.Part, x, y float64, label string) {
+// off the projection scale, so the label carries the numbers and the legend says they are not to scale
+// (distilgpt2's wte of 50257 rows and wpe of 1024 are equally long). It takes the first of the label's
+// forms that fits the column.
+func (L *layouter) wideBar(i int, p *arch.Part, x, y float64, forms ...string) {
 	ref := Ref{What: RefPart, Model: i, Start: -1, End: -1, Path: p.Path}
 	L.d.add(Item{Kind: KindBar, X: x, Y: y, W: L.col, H: barH, Fill: roleFill[p.Role], Radius: barRadius, Ref: ref, Tip: partTip(p)})
+	label := forms[len(forms)-1]
+	for _, f := range forms {
+		if textWidth(f, labelSize, false) <= L.col-2*labelInset {
+			label = f
+			break
+		}
+	}
 	label, size := fitText(label, labelSize, labelSize, false, L.col-2*labelInset)
 	L.textIn(x+labelInset, y, barH, label, size, false, textOn(roleFill[p.Role]), ref)
 }
@@ -1115,11 +1178,19 @@ func (L *layouter) rows(i int, cp cardPlan, rs []row, x, y float64) {
 				}
 				sx += sw
 			}
-			k, inside, _ := placeLabel(r, L.level, L.d.Scale)
-			if inside {
+			switch k, where, _ := placeLabel(r, L.level, L.d.Scale, L.inner); where {
+			case labelInside:
 				L.textIn(x+labelInset, y, barH, r.label[k], labelSize, false, textOn(r.fill), ref)
-			} else {
+			case labelAfter:
 				L.textIn(x+w+labelGap, y, barH, r.label[k], labelSize, false, L.th.Text, ref)
+			case labelPerPart:
+				sx := x
+				for _, sg := range r.segs {
+					if text := segLabel(r, sg, k, L.d.Scale); text != "" {
+						L.textIn(sx+labelInset, y, barH, text, labelSize, false, textOn(sg.fill), ref)
+					}
+					sx += float64(sg.width) * L.d.Scale
+				}
 			}
 		}
 		y += h + rowGap
@@ -1211,7 +1282,7 @@ func (L *layouter) legend(y float64) float64 {
 	}
 	entries = append(entries,
 		entry{KindBand, []string{roleFill[arch.RoleNorm]}, "norm"},
-		entry{KindBar, []string{roleFill[arch.RoleTokenEmbedding]}, "embeddings, LM head"})
+		entry{KindBar, []string{roleFill[arch.RoleTokenEmbedding]}, "embeddings, LM head (not to scale)"})
 	if present["sliding"] {
 		entries = append(entries, entry{KindCard, nil, "sliding-window attention"})
 	}
