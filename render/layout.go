@@ -836,6 +836,9 @@ func expertNote(e *arch.Experts) string {
 // narrow columns get "q 2048 → 2048", then "q 2048".
 func barRow(p *arch.Part, name string) row {
 	short := strings.TrimSuffix(name, "_proj")
+	if len(short) == 1 && !strings.Contains("qkvo", short) { // "c" of c_proj names nothing; q, k, v, o do
+		short = name
+	}
 	// Always labelForms forms, so one level means one style in every column (c_attn has no shorter name:
 	// its second form repeats the first).
 	forms := []string{fmt.Sprintf("%s %d → %d", name, p.In, p.Out), fmt.Sprintf("%s %d → %d", short, p.In, p.Out),
