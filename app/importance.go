@@ -156,8 +156,9 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.message = container.NewVBox()
 	p.results = newImportanceResults(p)
 
-	// The metric and Run on top, where a lecturer finds them without scrolling; the settings that
-	// rarely change fold away under a title that sums them up.
+	// The metric and Run on top, where a lecturer finds them without scrolling, the results (chart and
+	// ranked table) right below them, and the settings that rarely change last, folded away under a
+	// title that sums them up: on a 1280×720 projector the results show without scrolling past them.
 	form := container.New(layout.NewFormLayout(),
 		key("Run on"), p.backend,
 		key("Precision"), p.dtype,
@@ -180,9 +181,8 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 		container.NewGridWithColumns(2, p.runBtn, p.cancelBtn),
 		p.progressBox,
 		p.message,
-		p.accordion,
 	)
-	p.scroll = container.NewVScroll(container.NewVBox(top, p.results.content))
+	p.scroll = container.NewVScroll(container.NewVBox(top, p.results.content, p.accordion))
 	p.content = p.scroll
 	p.sourceChanged()
 	p.span.Hide()

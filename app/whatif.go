@@ -122,16 +122,30 @@ func (w *Window) removeBlocksDialog() {
 	case ok && ref.Start >= 0 && ref.End >= ref.Start && ref.End < depth:
 		entry.SetText(blockSpan(ref.Start, ref.End))
 	}
+	item := widget.NewFormItem("Blocks", entry)
+	hint := fmt.Sprintf("of %s's %d, numbered 0–%d", m.Name, depth, depth-1)
+	item.HintText = hint
+	// The form shows an entry's error only once it has lost the focus: while typing, the hint line says
+	// what is wrong instead, so "16" of 16 blocks is explained, not just refused.
 	entry.Validator = func(s string) error {
 		blocks, err := modelio.ParseBlocks(s)
 		if err == nil {
 			_, err = modelio.RemoveBlocks(m, blocks)
 		}
+		item.HintText = hint
+		if err != nil && strings.TrimSpace(s) != "" {
+			item.HintText = err.Error()
+		}
 		return err
 	}
-	item := widget.NewFormItem("Blocks", entry)
-	item.HintText = fmt.Sprintf("of %s's %d, numbered 0–%d", m.Name, depth, depth-1)
-	d := dialog.NewForm("What if: remove blocks", "Show", "Cancel", []*widget.FormItem{item}, func(ok bool) {
+	var d *dialog.FormDialog
+	// Enter shows the what-if when the blocks are valid, as the Show button does.
+	entry.OnSubmitted = func(string) {
+		if entry.Validate() == nil && d != nil {
+			d.Submit()
+		}
+	}
+	d = dialog.NewForm("What if: remove blocks", "Show", "Cancel", []*widget.FormItem{item}, func(ok bool) {
 		if !ok {
 			return
 		}

@@ -82,3 +82,34 @@ func TestLegendSaysWideBarsAreNotToScale(t *testing.T) {
 		t.Errorf("wte (50257 rows) and wpe (1024) are both %.0f long and the legend does not say why", wte)
 	}
 }
+
+// Block 0's outlier does not flatten the rest to one shade: the shading is by rank, and the legend
+// says so.
+func TestShadeByRank(t *testing.T) {
+	s := render.Scores{Metric: "BI", Values: []float64{5, 0.10, 0.11, 0.12, 0.13, 0.13}}
+	seen := map[string]int{}
+	for i := range s.Values {
+		c, ok := s.Shade(i)
+		if !ok {
+			t.Fatalf("block %d has no shade", i)
+		}
+		seen[c]++
+	}
+	if len(seen) != 5 || seen[func() string { c, _ := s.Shade(4); return c }()] != 2 {
+		t.Errorf("six scores, two of them equal, got %d shades: %v", len(seen), seen)
+	}
+	lo, _ := s.Shade(1)
+	hi, _ := s.Shade(0)
+	if lo != render.ScoreColor(0) || hi != render.ScoreColor(1) {
+		t.Errorf("the lowest is %s and the highest %s, want the scale's ends", lo, hi)
+	}
+	m := loadAll(t, llama1B)
+	d := render.Layout(m, render.Options{Scores: map[int]render.Scores{0: {Metric: "BI", Values: make([]float64, 16)}}})
+	found := false
+	for _, it := range d.Items {
+		found = found || (it.Kind == render.KindText && strings.Contains(it.Text, "by rank"))
+	}
+	if !found {
+		t.Error("the legend does not say the shading is by rank")
+	}
+}
