@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -241,7 +242,7 @@ func (w *Window) show(models []*modelio.Model) {
 	}
 	var rm []render.Model
 	for _, m := range models {
-		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch})
+		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch, Numbers: w.blockNumbers(m)})
 	}
 	w.refreshWhatIf()
 	// Unfolded groups name models by index: a new set of models starts folded. Scores are by index too,
@@ -353,6 +354,7 @@ func (w *Window) selected(ref render.Ref, it *render.Item) {
 		w.selection.clear()
 		return
 	}
+	w.selection.numbers = w.blockNumbers(w.models[ref.Model])
 	w.selection.show(w.models[ref.Model], ref, it)
 	w.reveal()
 }
@@ -365,6 +367,21 @@ func (w *Window) reveal() {
 		return
 	}
 	w.revealRect(pos, size)
+}
+
+// blockNumbers are the numbers the stack gives m's blocks: the full model's for a what-if that removed
+// some (block 7 stays block 7), nil (0, 1, …) otherwise.
+func (w *Window) blockNumbers(m *modelio.Model) []int {
+	if w.whatIf == nil || m != w.whatIf.pruned {
+		return nil
+	}
+	var kept []int
+	for k := range w.whatIf.orig.Arch.Blocks {
+		if !slices.Contains(w.whatIf.remove, k) {
+			kept = append(kept, k)
+		}
+	}
+	return kept
 }
 
 // revealRect scrolls the stack so the box (in the view's coordinates) is in sight, its top first.

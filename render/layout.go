@@ -17,6 +17,9 @@ type Model struct {
 	Name   string
 	Params int64
 	Arch   *arch.Architecture
+	// Numbers are the numbers the cards give the blocks, one per block: a what-if that removed blocks
+	// keeps the full model's (block 7 stays block 7). Nil, or of the wrong length, numbers them 0, 1, ….
+	Numbers []int
 }
 
 // FoldID names one fold group of one model: the index of the model among those given to Layout and the
@@ -260,6 +263,7 @@ type cardPlan struct {
 	dashed     bool
 	strong     bool
 	sameAs     string // the range of an earlier card with the same rows: this one is drawn compact
+	numbers    []int  // the blocks' numbers as shown (Model.Numbers), nil for start..end
 	shade      string // the importance colour of the card's header, "" when not scored (see Scores)
 	candidate  bool   // a pruning candidate: outlined
 	scoreTip   string // the score, for the card's tooltip
@@ -632,6 +636,11 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 			continue
 		}
 		c.cards = append(c.cards, planCard(&a.Blocks[g.Start], g.Start, g.End, mixed))
+	}
+	if len(m.Numbers) == len(a.Blocks) {
+		for k := range c.cards {
+			c.cards[k].numbers = m.Numbers[c.cards[k].start : c.cards[k].end+1]
+		}
 	}
 	if !opt.Repeat {
 		first := map[string]string{}
@@ -1028,6 +1037,20 @@ func (L *layouter) headerLeftWidth(cp cardPlan) float64 {
 
 // headerTexts returns the fold count ("16 ×", empty for one block) and the block range.
 func headerTexts(cp cardPlan) (string, string) {
+	if cp.numbers != nil {
+		var runs []string
+		for _, r := range facts.Runs(cp.numbers) {
+			if r[0] == r[1] {
+				runs = append(runs, strconv.Itoa(r[0]))
+			} else {
+				runs = append(runs, strconv.Itoa(r[0])+"–"+strconv.Itoa(r[1]))
+			}
+		}
+		if len(cp.numbers) == 1 {
+			return "", "block " + runs[0]
+		}
+		return strconv.Itoa(len(cp.numbers)) + " ×", "blocks " + strings.Join(runs, ", ")
+	}
 	if cp.start == cp.end {
 		return "", "block " + strconv.Itoa(cp.start)
 	}
