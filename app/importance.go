@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -68,6 +69,7 @@ type importancePanel struct {
 	fileRow    *fyne.Container
 	fileLabel  *widget.Label
 	file       string
+	fileShape  string // "4 × 256" for a .json file of token ids, whose shape the run takes, not the entries'
 	pasted     *keyEntry
 	samples    *keyEntry
 	seqLen     *keyEntry
@@ -131,6 +133,7 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.pasted.SetPlaceHolder("Paste ordinary prose here: a few pages, enough for samples × tokens.")
 	p.pasted.Wrapping = fyne.TextWrapWord
 	p.pasted.SetMinRowsVisible(4)
+	p.pasted.OnChanged = func(string) { p.settingsChanged() }
 	p.source = newKeySelect(w, sourceChoices, func(string) { p.sourceChanged() })
 	p.source.SetSelectedIndex(0)
 
@@ -205,9 +208,48 @@ func (p *importancePanel) settingsChanged() {
 	if p.source.SelectedIndex() == int(textFile) && p.file != "" {
 		text = filepath.Base(p.file)
 	}
-	parts = append(parts, text, strings.TrimSpace(p.samples.Text)+" × "+strings.TrimSpace(p.seqLen.Text))
+	shape := strings.TrimSpace(p.samples.Text) + " × " + strings.TrimSpace(p.seqLen.Text)
+	if p.source.SelectedIndex() == int(textFile) && p.fileShape != "" {
+		shape = p.fileShape // the run takes the file's samples and lengths, not the entries'
+	}
+	parts = append(parts, text, shape)
 	p.settings.Title = "Settings: " + strings.Join(parts, ", ")
 	p.accordion.Refresh()
+	// A failure goes once its cause is fixed: with the settings changed, what they still get wrong
+	// takes its place, or nothing does.
+	if p.state == stateFailed && p.results != nil {
+		if _, pr := p.job(p.focused()); pr.what != "" {
+			p.problem = pr
+		} else {
+			p.state, p.problem = stateIdle, problem{}
+		}
+		p.show()
+	}
+}
+
+// maxTokenFile bounds the read of a token-id file for its shape: ids of a calibration run are a few
+// hundred kilobytes of JSON.
+const maxTokenFile = 64 << 20
+
+// tokenFileShape is "samples × longest length" of a .json file of token ids, "" for another file or
+// one that does not parse (the run then says what is wrong with it).
+func tokenFileShape(path string, r io.Reader) string {
+	if !strings.EqualFold(filepath.Ext(path), ".json") {
+		return ""
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxTokenFile))
+	if err != nil {
+		return ""
+	}
+	tokens, err := calibration.ParseTokens(data)
+	if err != nil || len(tokens) == 0 {
+		return ""
+	}
+	longest := 0
+	for _, t := range tokens {
+		longest = max(longest, len(t))
+	}
+	return fmt.Sprintf("%d × %d", len(tokens), longest)
 }
 
 // metricChoices names the metrics as the panel shows them, in compute.AllMetrics' order.
@@ -289,6 +331,7 @@ func (p *importancePanel) chooseFile() {
 			return
 		}
 		p.file = r.URI().Path()
+		p.fileShape = tokenFileShape(p.file, r)
 		r.Close()
 		p.fileLabel.SetText(filepath.Base(p.file))
 		p.settingsChanged()
