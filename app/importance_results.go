@@ -178,11 +178,15 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 	x.csv = widget.NewButtonWithIcon("CSV…", theme.DownloadIcon(), func() { p.export("csv") })
 	x.json = widget.NewButtonWithIcon("JSON…", theme.DownloadIcon(), func() { p.export("json") })
 	x.countRow = container.NewHBox(key("Mark the"), x.count, key("lowest"))
+	// The chart and the ranked table first, where a 1280×720 screen shows them without a scroll; the
+	// rule that marks the candidates and what to do with them below.
 	x.content = container.NewVBox(
 		section("Results"),
 		x.summary,
 		x.missing,
 		x.chart,
+		section("Ranked, least important first"),
+		x.table,
 		x.countRow,
 		x.protect,
 		x.noAdjacent,
@@ -190,8 +194,6 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 		x.remove,
 		x.save,
 		container.NewBorder(nil, nil, key("Export"), nil, container.NewGridWithColumns(2, x.csv, x.json)),
-		section("Ranked, least important first"),
-		x.table,
 	)
 	x.content.Hide()
 	return x

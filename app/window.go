@@ -543,7 +543,7 @@ func (w *Window) resized() {
 // the Importance tab, whose Run button, chart and table need the room on a 720-high screen.
 const (
 	selectionShare           = 0.33
-	selectionShareImportance = 0.2
+	selectionShareImportance = 0.12
 )
 
 // fitSideSplit gives the Importance tab more of the side's height, and the others their share back,
