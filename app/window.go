@@ -63,7 +63,7 @@ type Window struct {
 
 	banner    *banner
 	status    *widget.Label
-	busy      *fyne.Container
+	busy      *busyBox
 	busyLabel *widget.Label
 	zoomLabel *widget.Label
 	gallery   *keySelect
@@ -137,7 +137,7 @@ func newWindow(a fyne.App) *Window {
 	w.busyLabel = widget.NewLabel("")
 	w.busyLabel.Truncation = fyne.TextTruncateEllipsis
 	bar := widget.NewProgressBarInfinite()
-	w.busy = container.NewHBox(atLeast(12, w.busyLabel), container.NewGridWrap(fyne.NewSize(120, bar.MinSize().Height), bar))
+	w.busy = &busyBox{Container: container.NewHBox(atLeast(12, w.busyLabel), container.NewGridWrap(fyne.NewSize(120, bar.MinSize().Height), bar))}
 	w.busy.Hide()
 	w.zoomLabel = widget.NewLabelWithStyle("100%", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 
@@ -207,13 +207,31 @@ func (w *Window) toolbar() fyne.CanvasObject {
 	// The progress of a load sits in the toolbar, which stays on screen while presenting.
 	sep := widget.NewSeparator()
 	w.bar = &toolbarLayout{
-		left:        []fyne.CanvasObject{w.menuBtn, open, galleryBox, add, w.busy},
+		left:        []fyne.CanvasObject{w.menuBtn, open, galleryBox, add, w.busy.Container},
 		right:       []fyne.CanvasObject{zoomOut, atLeast(3.5, w.zoomLabel), zoomIn, fit, sep, dark, present, panel},
 		collapsible: map[fyne.CanvasObject]bool{open: true, add: true, sep: true, dark: true, panel: true},
 		menu:        w.menuBtn,
 		showMenu:    func() bool { return w.theme.present },
 	}
-	return container.New(w.bar, append(append([]fyne.CanvasObject{}, w.bar.left...), w.bar.right...)...)
+	box := container.New(w.bar, append(append([]fyne.CanvasObject{}, w.bar.left...), w.bar.right...)...)
+	w.busy.toolbar = box
+	return box
+}
+
+// busyBox is the load's progress in the toolbar: showing or hiding it lays the toolbar out again, which
+// a container does not do when one of its objects changes visibility.
+type busyBox struct {
+	*fyne.Container
+	toolbar *fyne.Container
+}
+
+func (b *busyBox) Show() { b.Container.Show(); b.relayout() }
+func (b *busyBox) Hide() { b.Container.Hide(); b.relayout() }
+
+func (b *busyBox) relayout() {
+	if b.toolbar != nil {
+		b.toolbar.Refresh()
+	}
 }
 
 // labelledButton is a toolbar button and its label.
