@@ -2,9 +2,11 @@ package app
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/layerscope/layerscope/render"
@@ -256,6 +258,20 @@ func TestLayoutAt800x600(t *testing.T) {
 			}
 		}
 	}
+	// The ☰ offers the menus the collapsed buttons and the hidden menu bar stand for.
+	w.popUpMainMenu(w.menuBtn)
+	var offered []string
+	for _, o := range test.LaidOutObjects(w.win.Canvas().Overlays().Top()) {
+		if tx, ok := o.(*canvas.Text); ok && tx.Visible() {
+			offered = append(offered, tx.Text)
+		}
+	}
+	for _, menu := range []string{"File", "Edit", "View", "Compare", "Help"} {
+		if !slices.Contains(offered, menu) {
+			t.Errorf("the ☰ menu offers %q, not %s", offered, menu)
+		}
+	}
+	w.win.Canvas().Overlays().Remove(w.win.Canvas().Overlays().Top())
 	w.win.Resize(fyne.NewSize(1280, 720))
 	if w.bar.collapsed || w.menuBtn.Visible() {
 		t.Error("at 1280 wide the toolbar stays collapsed")
