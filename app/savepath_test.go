@@ -60,3 +60,22 @@ func overlayShows(w *Window, s string) bool {
 	}
 	return false
 }
+
+// The pruned copy's dialog starts in the last folder used too.
+func TestSavePrunedStartsInLastFolder(t *testing.T) {
+	w := newTestWindow(t)
+	model := tinyModel(t, "tiny-prune", 3)
+	w.open([]string{model}, false)
+	w.waitLoads()
+	w.savePrunedDialog(w.models[0], []int{1})
+	if !overlayShows(w, filepath.Dir(model)) {
+		t.Error("the first save does not start beside the model")
+	}
+	w.win.Canvas().Overlays().Remove(w.win.Canvas().Overlays().Top())
+	out := t.TempDir()
+	w.app.Preferences().SetString(prefSaveFolder, out)
+	w.savePrunedDialog(w.models[0], []int{1})
+	if !overlayShows(w, out) {
+		t.Errorf("the dialog does not start in the last folder used, %s", out)
+	}
+}

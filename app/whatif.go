@@ -245,7 +245,13 @@ func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
 		w.banner.show(m.Name + " has no weights here (a gallery model or a config.json alone): there is nothing to copy. Open its folder with the .safetensors files.")
 		return
 	}
+	// Where the last save went, as the other save dialogs start; beside the model the first time.
 	parent := filepath.Dir(modelDir(m))
+	if last := w.app.Preferences().String(prefSaveFolder); last != "" {
+		if st, err := os.Stat(last); err == nil && st.IsDir() {
+			parent = last
+		}
+	}
 	where := widget.NewLabel(parent)
 	where.Truncation = fyne.TextTruncateEllipsis
 	name := widget.NewEntry()
@@ -280,8 +286,10 @@ func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
 			w.banner.show("Give the new folder a name (without slashes).")
 			return
 		}
+		w.app.Preferences().SetString(prefSaveFolder, parent)
 		w.savePruned(m, remove, filepath.Join(parent, n))
 	}, w.win)
+	name.OnSubmitted = func(string) { d.Confirm() } // Enter saves, as Save does
 	d.Resize(fyne.NewSize(min(640, w.win.Canvas().Size().Width*0.9), 0))
 	d.Show()
 }
