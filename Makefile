@@ -6,8 +6,8 @@ BIN      := layerscope
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Fyne's cgo build needs a C compiler and the X11/OpenGL headers.
 DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-# Tests of the real window need a virtual display, its GL driver, screenshots and window listing.
-DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils
+# Tests of the real window need a virtual display, its GL driver, screenshots, window listing and keys.
+DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils xdotool
 FUZZTIME ?= 20s
 # The config.json and tokenizer.json loaders get 10 s each, so make test fuzzes for under a minute.
 FUZZTIME_LOADERS ?= 10s
