@@ -249,6 +249,7 @@ func (e *engine) compileBlock(slots []slot) (g *Graph, err error) {
 	}
 	w := e.weightParams(g, slots)
 	env := newBlockEnv(keyMask, window, cos, sin, e.dt)
+	env.queryChunk = e.queryChunk()
 	y := e.p.block(env, x, w)
 	y.AssertDims(B, S, H)
 	g.Compile(append([]*Node{y}, blockStats(x, y, last)...)...)

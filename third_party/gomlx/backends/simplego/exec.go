@@ -462,7 +462,8 @@ func (e *Executable) executeNode(node *Node, execBuf *executionBuffers) error {
 			return errors.Errorf("Execute: node executor for op type %s not implemented!?", node.opType)
 		}
 		var err error
-		execBuf.results[nodeIdx], err = nodeExecutor(e.backend, node, inputBuffers, inputsOwned)
+		// Layerscope patch (PATCH.md): large element-wise ops and reductions split across the cores.
+		execBuf.results[nodeIdx], err = e.backend.execSplit(nodeExecutor, node, inputBuffers, inputsOwned)
 		if err != nil {
 			return errors.WithMessagef(err, "while executing %q", node.opType)
 		}
