@@ -41,3 +41,26 @@ func TestQueryChunksChangeNothing(t *testing.T) {
 		close("angular n=1", chunk, got.Angular[1], want.Angular[1])
 	}
 }
+
+// TestHostHeadReductionMatchesGraph compares the NLL the host's reduction of the head's logits gives
+// with the head executable's own reduction, over several vocabulary slices (the last one padded): the
+// same float32 operations in the same order, so the same NLL to the bit.
+func TestHostHeadReductionMatchesGraph(t *testing.T) {
+	defer func(old int) { vocabSliceForTest = old }(vocabSliceForTest)
+	vocabSliceForTest = 24 // 64 = 24 + 24 + 16
+	m := openRandom(t, tinyLlamaConfig(), "F32", nil, nil)
+	tokens := randomTokens(3, 20, 64)
+	tokens[2] = tokens[2][:9]
+	run := func(inGraph bool) float64 {
+		defer func(old bool) { graphHeadForTest = old }(graphHeadForTest)
+		graphHeadForTest = inGraph
+		r, err := Run(context.Background(), m, tokens, Options{Backend: BackendCPU, Metrics: []Metric{MetricBI}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.NLL
+	}
+	if host, graph := run(false), run(true); host != graph || math.IsNaN(host) {
+		t.Errorf("NLL reduced on the host %v, in the head executable %v", host, graph)
+	}
+}
