@@ -12,6 +12,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/pkg/errors"
 )
 
 // splitMinSize is the output size below which an op is not worth splitting.
@@ -98,6 +99,15 @@ func (b *Backend) execSplit(exec nodeExecutor, node *Node, inputs []*Buffer, own
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { // an executor's panic becomes the op's error, as in the caller's goroutine
+				if r := recover(); r != nil {
+					mu.Lock()
+					if first == nil {
+						first = errors.Errorf("%s: %v", node.opType, r)
+					}
+					mu.Unlock()
+				}
+			}()
 			partInputs := make([]*Buffer, len(inputs))
 			partOwned := make([]bool, len(inputs))
 			for i, in := range inputs {
