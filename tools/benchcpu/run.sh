@@ -7,11 +7,12 @@
 # figure: Run pressed again in the app, a second forward in PyTorch), alternating the two sides, and
 # prints the table compare.py makes (medians, the ratio, peak RSS) after checking that BI and the NLL
 # agree to 1e-5. Not part of the product or of CI. Environment: MODELS (names below), SAMPLES,
-# SEQ_LEN, REPEAT, ROUNDS (cold/warm pairs per side), WORK.
+# SEQ_LEN, REPEAT, ROUNDS (cold/warm pairs per side), FIRST_ROUND (to add rounds to earlier ones:
+# the table takes medians over every round in WORK/res), WORK.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${WORK:-/tmp/layerscope-benchcpu}
-SAMPLES=${SAMPLES:-8} SEQ_LEN=${SEQ_LEN:-128} REPEAT=${REPEAT:-3} ROUNDS=${ROUNDS:-1}
+SAMPLES=${SAMPLES:-8} SEQ_LEN=${SEQ_LEN:-128} REPEAT=${REPEAT:-3} ROUNDS=${ROUNDS:-1} FIRST_ROUND=${FIRST_ROUND:-1}
 MODELS=${MODELS:-"smollm2-135m llama-3.2-1b"}
 PY=/usr/bin/python3 # Debian's, where python3-torch is
 declare -A CONFIG=([smollm2-135m]=HuggingFaceTB__SmolLM2-135M [llama-3.2-1b]=meta-llama__Llama-3.2-1B)
@@ -29,7 +30,7 @@ for m in $MODELS; do
     "modelio/gallery/configs/${CONFIG[$m]}.config.json" --folder "$dir" --samples "$SAMPLES" --seq-len "$SEQ_LEN"
   ls="$WORK/layerscope importance $dir --tokens $dir.tokens.json --backend cpu --metric bi --json"
   pt="$PY tools/benchcpu/torch_cpu.py run --folder $dir"
-  for r in $(seq "$ROUNDS"); do
+  for r in $(seq "$FIRST_ROUND" $((FIRST_ROUND + ROUNDS - 1))); do
     echo "$(date +%T) $m round $r"
     timed "$WORK/res/$m-torch-cold-$r" $pt --repeat 1
     timed "$WORK/res/$m-layerscope-cold-$r" $ls --repeat 1
