@@ -64,3 +64,4 @@ require (
 	google.golang.org/protobuf v1.36.10 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+replace github.com/gomlx/gomlx => ./third_party/gomlx
