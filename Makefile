@@ -4,15 +4,15 @@
 GO       ?= go
 BIN      := layerscope
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Fyne's cgo build needs a C compiler and the X11/OpenGL headers.
-DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-# Tests of the real window need a virtual display, its GL driver, screenshots and window listing.
-DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils
+# Fyne's cgo build needs a C compiler and the X11/OpenGL headers; the CPU compute path links OpenBLAS.
+DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libopenblas-dev
+# Tests of the real window need a virtual display, its GL driver, screenshots, window listing and keys.
+DEB_TEST  := xvfb xauth imagemagick libgl1-mesa-dri x11-utils xdotool
 FUZZTIME ?= 20s
 # The config.json and tokenizer.json loaders get 10 s each, so make test fuzzes for under a minute.
 FUZZTIME_LOADERS ?= 10s
 
-.PHONY: run build test deps deps-test unit fuzz gui lint bench package clean
+.PHONY: run build test deps deps-test unit fuzz gui lint bench bench-cpu package clean
 
 run: deps build
 	./$(BIN)
@@ -30,7 +30,7 @@ deps-test: deps
 test: deps-test lint unit fuzz gui
 
 lint:
-	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './third_party/*')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 unit:
@@ -47,6 +47,12 @@ gui:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# bench-cpu runs the CPU compute path against PyTorch (Debian's python3-torch, OpenBLAS) side by side:
+# minutes, and python3-torch is a large install.
+bench-cpu: deps
+	@./.ci/install-debs python3-torch python3-numpy libopenblas0
+	tools/benchcpu/run.sh
 
 # package builds the Linux desktop package (binary, icon, .desktop file) with Fyne's packager.
 package: deps

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 
-	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/layerscope/layerscope/modelio/gallery"
@@ -34,10 +33,10 @@ func Run(path string) error {
 	}
 	a := fyneapp.NewWithID(ID)
 	w := newWindow(a)
-	w.win.Resize(fyne.NewSize(1280, 720))
+	fitToScreen(a, w.win)
 	w.win.SetMaster()
 	w.testHook() // before the first load, whose end it waits for
-	w.open([]string{path}, false)
+	w.open(testOpen(path), false)
 	w.win.ShowAndRun()
 	return nil
 }

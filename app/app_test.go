@@ -418,13 +418,17 @@ func TestPresentAndThemeKeys(t *testing.T) {
 	}
 }
 
+// The automatic fit keeps the labels readable and scrolls; Fit shows the whole stack however small.
 func TestFitKeepsLabelsReadable(t *testing.T) {
 	w := newTestWindow(t)
 	w.open([]string{"llama-3.2-1b", "qwen3-0.6b", "gemma-3-270m", "phi-4-mini-instruct", "distilgpt2"}, false)
 	w.waitLoads()
-	w.fit()
 	if z := w.view.Zoom(); z < minZoom-1e-3 {
-		t.Errorf("five models fit at zoom %v, below the readable %v", z, minZoom)
+		t.Errorf("five models open at zoom %v, below the readable %v", z, minZoom)
+	}
+	w.fit()
+	if d, avail, z := w.view.Diagram(), w.stack.Size(), float64(w.view.Zoom()); d.Width*z > float64(avail.Width) || d.Height*z > float64(avail.Height) {
+		t.Errorf("Fit: five models at zoom %v are %v × %v, larger than the %v centre", z, d.Width*z, d.Height*z, avail)
 	}
 	w.open([]string{"llama-3.2-1b"}, false)
 	w.waitLoads()
@@ -569,6 +573,12 @@ func TestSideTabsFitWhilePresenting(t *testing.T) {
 	w.waitLoads()
 	for _, present := range []bool{false, true, false} {
 		w.setPresenting(present)
+		if present {
+			if w.sideShown {
+				t.Error("presenting: the side panel is still shown")
+			}
+			w.onKey(&fyne.KeyEvent{Name: fyne.KeyF9}) // the lecturer brings it back
+		}
 		shown := visibleTexts(w)
 		for _, tab := range []string{"Facts", "Tree", "Compare", "Importance"} {
 			if !shown[tab] {

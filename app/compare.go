@@ -36,10 +36,12 @@ type diffRow struct {
 }
 
 // summary computes the rows of the difference table: layers, hidden size, heads and their GQA ratio,
-// the MLP kind and its expansion ratio, and parameters. Values are short, so five columns fit the panel.
+// head dim, the MLP kind and its expansion ratio, vocabulary, context length, positional encoding, norm,
+// tied embeddings, and parameters per block and in all. Values are short, so five columns fit the panel.
 func summary(models []*modelio.Model) []diffRow {
 	rows := []diffRow{{label: "layers"}, {label: "hidden size"}, {label: "heads q:kv"}, {label: "GQA ratio"},
-		{label: "mlp"}, {label: "expansion"}, {label: "parameters"}}
+		{label: "mlp"}, {label: "expansion"}, {label: "parameters"}, {label: "head dim"}, {label: "vocabulary"},
+		{label: "context"}, {label: "positions"}, {label: "norm"}, {label: "tied embed."}, {label: "per block"}}
 	for _, m := range models {
 		f := m.Facts()
 		char := map[string]string{}
@@ -66,8 +68,51 @@ func summary(models []*modelio.Model) []diffRow {
 		add(4, kind)
 		add(5, expansion)
 		add(6, facts.ShortCount(f.Parameters.Total))
+		add(7, char[facts.KeyHeadDim])
+		add(8, shortCount(int64(h.Vocab)))
+		add(9, shortCount(int64(h.MaxPositions)))
+		add(10, char[facts.KeyPositional])
+		add(11, char[facts.KeyNorm])
+		add(12, char[facts.KeyTiedEmbeddings])
+		var block int64 // the largest block: MoE and dense blocks differ
+		for _, b := range m.Arch.Blocks {
+			block = max(block, b.Params)
+		}
+		add(13, shortCount(block))
 	}
 	return rows
+}
+
+// shortCount is facts.ShortCount, or "" for an unknown 0.
+func shortCount(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return facts.ShortCount(n)
+}
+
+// odd reports which values of a row stand out: all where they all differ, else those that differ
+// from the value most models share (GLU, GLU, classic, GLU: only classic).
+func (r diffRow) odd() []bool {
+	count := map[string]int{}
+	for _, v := range r.values {
+		count[v]++
+	}
+	// The common value is the one most share, and only where no other is as common (2 + 2 + 1: none).
+	common, most, ties := "", 1, 0
+	for v, n := range count {
+		switch {
+		case n > most:
+			common, most, ties = v, n, 0
+		case n == most:
+			ties++
+		}
+	}
+	out := make([]bool, len(r.values))
+	for i, v := range r.values {
+		out[i] = common == "" || ties > 0 || v != common
+	}
+	return out
 }
 
 func orDash(s string) string {
@@ -117,22 +162,22 @@ func (p *comparePanel) show(models []*modelio.Model) {
 	p.box.Add(section("Differences"))
 	// The labels in their own column, the values in equal columns beside them: a grid of equal cells
 	// would make every column as wide as the widest label and push the panel wide with five models.
+	// Headed by the models' names (cut short in narrow columns; the list below has them whole).
 	labels := container.NewVBox(cell("", false, false))
 	values := container.NewGridWithColumns(len(models))
-	for i := range models {
-		values.Add(cell(strconv.Itoa(i+1), true, false))
+	for _, m := range models {
+		values.Add(cell(m.Name, true, false))
 	}
 	for _, r := range summary(models) {
 		l := cell(r.label, false, true)
 		l.Truncation = fyne.TextTruncateOff // the label column sizes itself to its labels
 		labels.Add(l)
-		same := r.same()
-		for _, v := range r.values {
-			values.Add(cell(v, !same, same)) // alike: recede; different: stand out
+		for i, odd := range r.odd() {
+			values.Add(cell(r.values[i], odd, !odd)) // alike: recede; different: stand out
 		}
 	}
 	p.box.Add(container.NewBorder(nil, nil, labels, nil, values))
-	p.box.Add(muted("Values that differ are in bold. The bars share one width scale across the columns."))
+	p.box.Add(muted("Bold: a value that differs from the others. The bars share one width scale across the columns."))
 	p.box.Add(section("Models"))
 	for i, m := range models {
 		i := i

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -60,17 +61,18 @@ type importancePanel struct {
 	device     *widget.Label
 	deviceNote *widget.Label
 	probed     bool
-	backend    *widget.Select
-	dtype      *widget.Select
-	metric     *widget.Select
-	span       *widget.Select
-	source     *widget.Select
+	backend    *keySelect
+	dtype      *keySelect
+	metric     *keySelect
+	span       *keySelect
+	source     *keySelect
 	fileRow    *fyne.Container
 	fileLabel  *widget.Label
 	file       string
-	pasted     *widget.Entry
-	samples    *widget.Entry
-	seqLen     *widget.Entry
+	fileShape  string // "4 × 256" for a .json file of token ids, whose shape the run takes, not the entries'
+	pasted     *keyEntry
+	samples    *keyEntry
+	seqLen     *keyEntry
 	runBtn     *widget.Button
 	cancelBtn  *widget.Button
 	settings   *widget.AccordionItem
@@ -112,13 +114,13 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.deviceNote.SizeName = theme.SizeNameCaptionText
 	p.deviceNote.Hide()
 
-	p.backend = widget.NewSelect(backendChoices, nil)
+	p.backend = newKeySelect(w, backendChoices, nil)
 	p.backend.SetSelectedIndex(0)
-	p.dtype = widget.NewSelect(dtypeChoices, nil)
+	p.dtype = newKeySelect(w, dtypeChoices, nil)
 	p.dtype.SetSelectedIndex(0)
-	p.span = widget.NewSelect(spanChoices, func(string) { p.displayChanged() })
+	p.span = newKeySelect(w, spanChoices, func(string) { p.displayChanged() })
 	p.span.SetSelectedIndex(0)
-	p.metric = widget.NewSelect(metricChoices(), func(string) {
+	p.metric = newKeySelect(w, metricChoices(), func(string) {
 		p.span.Hidden = p.metricKey() != compute.MetricAngular
 		p.displayChanged()
 	})
@@ -128,15 +130,16 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.fileLabel.Truncation = fyne.TextTruncateEllipsis
 	choose := widget.NewButtonWithIcon("Choose…", theme.FileIcon(), p.chooseFile)
 	p.fileRow = container.NewBorder(nil, nil, nil, choose, p.fileLabel)
-	p.pasted = widget.NewMultiLineEntry()
+	p.pasted = newKeyEntry(w, true)
 	p.pasted.SetPlaceHolder("Paste ordinary prose here: a few pages, enough for samples × tokens.")
 	p.pasted.Wrapping = fyne.TextWrapWord
 	p.pasted.SetMinRowsVisible(4)
-	p.source = widget.NewSelect(sourceChoices, func(string) { p.sourceChanged() })
+	p.pasted.OnChanged = func(string) { p.settingsChanged() }
+	p.source = newKeySelect(w, sourceChoices, func(string) { p.sourceChanged() })
 	p.source.SetSelectedIndex(0)
 
-	p.samples = numberEntry(calibration.DefaultSamples)
-	p.seqLen = numberEntry(calibration.DefaultSeqLen)
+	p.samples = numberEntry(w, calibration.DefaultSamples)
+	p.seqLen = numberEntry(w, calibration.DefaultSeqLen)
 
 	p.runBtn = widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), p.start)
 	p.runBtn.Importance = widget.HighImportance
@@ -158,8 +161,9 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.results = newImportanceResults(p)
 	p.eval = newEvaluatePanel(p)
 
-	// The metric and Run on top, where a lecturer finds them without scrolling; the settings that
-	// rarely change fold away under a title that sums them up.
+	// The metric and Run on top, where a lecturer finds them without scrolling, the results (chart and
+	// ranked table) right below them, and the settings that rarely change last, folded away under a
+	// title that sums them up: on a 1280×720 projector the results show without scrolling past them.
 	form := container.New(layout.NewFormLayout(),
 		key("Run on"), p.backend,
 		key("Precision"), p.dtype,
@@ -169,10 +173,10 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	)
 	p.settings = widget.NewAccordionItem("", container.NewVBox(p.deviceNote, form, p.fileRow, p.pasted))
 	p.accordion = widget.NewAccordion(p.settings)
-	for _, sel := range []*widget.Select{p.backend, p.dtype} {
+	for _, sel := range []*keySelect{p.backend, p.dtype} {
 		sel.OnChanged = func(string) { p.settingsChanged() }
 	}
-	for _, e := range []*widget.Entry{p.samples, p.seqLen} {
+	for _, e := range []*keyEntry{p.samples, p.seqLen} {
 		e.OnChanged = func(string) { p.settingsChanged() }
 	}
 	top := container.NewVBox(
@@ -182,10 +186,8 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 		container.NewGridWithColumns(2, p.runBtn, p.cancelBtn),
 		p.progressBox,
 		p.message,
-		p.accordion,
-		p.eval.content,
 	)
-	p.scroll = container.NewVScroll(container.NewVBox(top, p.results.content))
+	p.scroll = container.NewVScroll(container.NewVBox(top, p.results.content, p.accordion, p.eval.content))
 	p.content = p.scroll
 	p.sourceChanged()
 	p.span.Hide()
@@ -208,9 +210,48 @@ func (p *importancePanel) settingsChanged() {
 	if p.source.SelectedIndex() == int(textFile) && p.file != "" {
 		text = filepath.Base(p.file)
 	}
-	parts = append(parts, text, strings.TrimSpace(p.samples.Text)+" × "+strings.TrimSpace(p.seqLen.Text))
+	shape := strings.TrimSpace(p.samples.Text) + " × " + strings.TrimSpace(p.seqLen.Text)
+	if p.source.SelectedIndex() == int(textFile) && p.fileShape != "" {
+		shape = p.fileShape // the run takes the file's samples and lengths, not the entries'
+	}
+	parts = append(parts, text, shape)
 	p.settings.Title = "Settings: " + strings.Join(parts, ", ")
 	p.accordion.Refresh()
+	// A failure goes once its cause is fixed: with the settings changed, what they still get wrong
+	// takes its place, or nothing does.
+	if p.state == stateFailed && p.results != nil {
+		if _, pr := p.job(p.focused()); pr.what != "" {
+			p.problem = pr
+		} else {
+			p.state, p.problem = stateIdle, problem{}
+		}
+		p.show()
+	}
+}
+
+// maxTokenFile bounds the read of a token-id file for its shape: ids of a calibration run are a few
+// hundred kilobytes of JSON.
+const maxTokenFile = 64 << 20
+
+// tokenFileShape is "samples × longest length" of a .json file of token ids, "" for another file or
+// one that does not parse (the run then says what is wrong with it).
+func tokenFileShape(path string, r io.Reader) string {
+	if !strings.EqualFold(filepath.Ext(path), ".json") {
+		return ""
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxTokenFile))
+	if err != nil {
+		return ""
+	}
+	tokens, err := calibration.ParseTokens(data)
+	if err != nil || len(tokens) == 0 {
+		return ""
+	}
+	longest := 0
+	for _, t := range tokens {
+		longest = max(longest, len(t))
+	}
+	return fmt.Sprintf("%d × %d", len(tokens), longest)
 }
 
 // metricChoices names the metrics as the panel shows them, in compute.AllMetrics' order.
@@ -231,8 +272,8 @@ func (p *importancePanel) spanN() int {
 	return max(0, p.span.SelectedIndex()) + 1
 }
 
-func numberEntry(v int) *widget.Entry {
-	e := widget.NewEntry()
+func numberEntry(w *Window, v int) *keyEntry {
+	e := newKeyEntry(w, false)
 	e.SetText(strconv.Itoa(v))
 	e.Validator = func(s string) error {
 		if n, err := strconv.Atoi(strings.TrimSpace(s)); err != nil || n < 1 {
@@ -292,6 +333,7 @@ func (p *importancePanel) chooseFile() {
 			return
 		}
 		p.file = r.URI().Path()
+		p.fileShape = tokenFileShape(p.file, r)
 		r.Close()
 		p.fileLabel.SetText(filepath.Base(p.file))
 		p.settingsChanged()

@@ -134,9 +134,9 @@ type importanceResults struct {
 	summary    *widget.Label
 	missing    *widget.Label
 	chart      *widgets.ScoreChart
-	count      *widget.Select
-	protect    *widget.Check
-	noAdjacent *widget.Check
+	count      *keySelect
+	protect    *keyCheck
+	noAdjacent *keyCheck
 	byHand     *widget.Label
 	reset      *widget.Button
 	table      *fyne.Container
@@ -159,10 +159,10 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 	x.missing.Wrapping = fyne.TextWrapWord
 	x.chart = widgets.NewScoreChart()
 	x.chart.OnTapped = x.selectBlock
-	x.count = widget.NewSelect(nil, func(string) { x.ruleChanged() })
-	x.protect = widget.NewCheck("Protect the first and last blocks", func(bool) { x.ruleChanged() })
+	x.count = newKeySelect(p.w, nil, func(string) { x.ruleChanged() })
+	x.protect = newKeyCheck(p.w, "Protect the first and last blocks", func(bool) { x.ruleChanged() })
 	x.protect.Checked = true
-	x.noAdjacent = widget.NewCheck("No two adjacent", func(bool) { x.ruleChanged() })
+	x.noAdjacent = newKeyCheck(p.w, "No two adjacent", func(bool) { x.ruleChanged() })
 	x.byHand = widget.NewLabel("Marked by hand in the table.")
 	x.reset = widget.NewButton("Reset", func() {
 		if x.r != nil {
@@ -178,11 +178,15 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 	x.csv = widget.NewButtonWithIcon("CSV…", theme.DownloadIcon(), func() { p.export("csv") })
 	x.json = widget.NewButtonWithIcon("JSON…", theme.DownloadIcon(), func() { p.export("json") })
 	x.countRow = container.NewHBox(key("Mark the"), x.count, key("lowest"))
+	// The chart and the ranked table first, where a 1280×720 screen shows them without a scroll; the
+	// rule that marks the candidates and what to do with them below.
 	x.content = container.NewVBox(
 		section("Results"),
 		x.summary,
 		x.missing,
 		x.chart,
+		section("Ranked, least important first"),
+		x.table,
 		x.countRow,
 		x.protect,
 		x.noAdjacent,
@@ -190,8 +194,6 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 		x.remove,
 		x.save,
 		container.NewBorder(nil, nil, key("Export"), nil, container.NewGridWithColumns(2, x.csv, x.json)),
-		section("Ranked, least important first"),
-		x.table,
 	)
 	x.content.Hide()
 	return x
@@ -349,7 +351,7 @@ func (x *importanceResults) fillTable(s render.Scores) {
 		if span > 1 {
 			label = fmt.Sprintf("blocks %d–%d", b, b+span-1)
 		}
-		check := widget.NewCheck("", nil)
+		check := newKeyCheck(x.p.w, "", nil)
 		check.Checked = marked[b]
 		check.OnChanged = func(on bool) { x.tick(b, on) }
 		if span > 1 {

@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/layerscope/layerscope/modelio/gallery"
@@ -86,7 +87,49 @@ func (w *Window) refreshMenus() {
 		item("Keyboard Shortcuts", nil, w.showKeys),
 		item("About Layerscope", nil, w.showAbout),
 	)
-	w.win.SetMainMenu(fyne.NewMainMenu(file, edit, view, compare, help))
+	w.setMainMenu(fyne.NewMainMenu(file, edit, view, compare, help))
+}
+
+// setMainMenu shows the menus in the menu bar, or only behind the toolbar's ☰ while presenting (the bar
+// would take a line of the projector), and makes their shortcuts the window's, so they work with the
+// bar hidden and from a focused entry too.
+func (w *Window) setMainMenu(m *fyne.MainMenu) {
+	w.mainMenu = m
+	w.shortcuts = map[string]func(){}
+	var collect func(items []*fyne.MenuItem)
+	collect = func(items []*fyne.MenuItem) {
+		for _, it := range items {
+			if it.ChildMenu != nil {
+				collect(it.ChildMenu.Items)
+			}
+			sc, ok := it.Shortcut.(*desktop.CustomShortcut)
+			if !ok || sc.Modifier == 0 || it.Disabled || it.Action == nil {
+				continue
+			}
+			w.shortcuts[sc.ShortcutName()] = it.Action
+			w.win.Canvas().AddShortcut(sc, func(fyne.Shortcut) { w.windowShortcut(sc) })
+		}
+	}
+	for _, menu := range m.Items {
+		collect(menu.Items)
+	}
+	if !w.theme.present {
+		w.win.SetMainMenu(m)
+		return
+	}
+	w.win.SetMainMenu(nil)
+	// Fyne 2.7 lays the content out again when a menu bar comes, not when it goes: give it the bar's
+	// room here, where the window is padded as Fyne pads it.
+	c := w.win.Canvas()
+	size, pos := c.Size(), fyne.NewPos(0, 0)
+	if w.win.Padded() {
+		p := theme.Padding()
+		size, pos = size.SubtractWidthHeight(2*p, 2*p), fyne.NewPos(p, p)
+	}
+	if content := w.win.Content(); content != nil && size.Width > 0 && size.Height > 0 && content.Size() != size {
+		content.Resize(size)
+		content.Move(pos)
+	}
 }
 
 // recentItem is File > Open Recent.
@@ -231,9 +274,9 @@ func (w *Window) onKey(ev *fyne.KeyEvent) {
 		}
 		w.leave()
 	default:
-		if w.view.HandleKey(ev.Name) && w.autoFit {
-			w.fitNow() // Enter may have unfolded a card: the stack grew
-		}
+		// Enter may unfold a card: the stack grows at the same zoom and scrolls to the selection
+		// (see selected), so the lecturer's zoom stays where it was.
+		w.view.HandleKey(ev.Name)
 	}
 }
 

@@ -93,21 +93,58 @@ func (t *appTheme) diagramTheme() render.Theme {
 	return render.Light
 }
 
-// setPresenting switches the large-type theme on or off.
-// While presenting, the status line goes too: its hints are for the lecturer's eyes, and its row is
-// better spent on the stack.
+// viewState is how the stack was shown: kept when the presentation begins, given back when it ends.
+type viewState struct {
+	autoFit, fitAll bool
+	zoom            float32
+	offset          fyne.Position
+	width           float64 // the layout's width
+	side            bool    // the side panel shown
+}
+
+// setPresenting switches the presentation on or off. Presenting, the stack is the largest thing on the
+// screen: the side panel hides (F9 brings it back), so do the menu bar (the toolbar's ☰ offers the menus)
+// and the status line (its hints are for the lecturer's eyes), the diagram takes its tight layout and is
+// zoomed to fill the space with the whole stack in view, and the chrome takes the large type. Leaving
+// gives back the zoom, the scroll and the side panel as they were.
 func (w *Window) setPresenting(on bool) {
+	if on == w.theme.present {
+		return
+	}
+	if on {
+		w.beforePresent = viewState{autoFit: w.autoFit, fitAll: w.fitAll, zoom: w.view.Zoom(), offset: w.scroll.Offset,
+			width: w.view.Options().Width, side: w.sideShown}
+	}
 	w.theme.present = on
 	if on {
 		w.statusBar.Hide()
 	} else {
 		w.statusBar.Show()
 	}
+	if before := w.beforePresent; on && w.sideShown {
+		w.setSide(false)
+	} else if !on && before.side != w.sideShown {
+		w.setSide(before.side)
+	}
 	w.applyTheme()
 	w.win.Content().Refresh()
+	if on {
+		w.autoFit, w.fitAll = true, false
+		if w.fitNow() {
+			w.revealBars()
+		}
+		return
+	}
+	before := w.beforePresent
+	w.autoFit, w.fitAll = before.autoFit, before.fitAll
 	if w.autoFit {
 		w.fitNow()
+		return
 	}
+	w.layoutFor(before.width)
+	w.view.SetZoom(before.zoom)
+	w.zoomed()
+	w.scroll.ScrollToOffset(before.offset)
 }
 
 // setDark switches between the light and the dark variant, panels and diagram together.

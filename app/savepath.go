@@ -8,62 +8,78 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/layerscope/layerscope/internal/atomicfile"
 )
 
-// askSavePath asks for a folder, then a file name, checks the path and calls save with it.
+// prefSaveFolder is the folder of the last file saved, where the next save dialog starts.
+const prefSaveFolder = "saveFolder"
+
+// askSavePath asks, in one dialog, for a folder (the last one used, or the home folder, with Choose… to
+// change it) and a file name, checks the path and calls save with it. Enter in the name saves.
 //
 // Fyne's own save dialog opens the chosen file for writing, truncating it, before its callback runs:
 // a file picked by mistake inside a model folder (config.json, say) would already be emptied when
-// Layerscope got to refuse it. Asking for the folder and the name separately lets Layerscope refuse a
-// path inside an open model's folder, and ask before replacing a file, before anything is written.
+// Layerscope got to refuse it. Asking for the folder and the name in fields of its own lets
+// Layerscope refuse a path inside an open model's folder, and ask before replacing a file, before
+// anything is written.
 func (w *Window) askSavePath(title, name, ext string, save func(path string)) {
-	folder := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
+	dir := w.app.Preferences().String(prefSaveFolder)
+	if st, err := os.Stat(dir); dir == "" || err != nil || !st.IsDir() {
+		dir, _ = os.UserHomeDir()
+	}
+	where := widget.NewLabel(dir)
+	where.Truncation = fyne.TextTruncateEllipsis
+	entry := widget.NewEntry()
+	entry.SetText(name)
+	choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), nil)
+	choose.OnTapped = func() {
+		d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
+			if err == nil && u != nil {
+				dir = u.Path()
+				where.SetText(dir)
+			}
+		}, w.win)
+		if l, err := storage.ListerForURI(storage.NewFileURI(dir)); err == nil {
+			d.SetLocation(l)
+		}
+		d.Resize(dialogSize(w.win))
+		d.Show()
+	}
+	items := []*widget.FormItem{
+		widget.NewFormItem("Folder", container.NewBorder(nil, nil, nil, choose, where)),
+		widget.NewFormItem("File name", entry),
+	}
+	form := dialog.NewForm(title, "Save", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		path, err := w.checkSavePath(dir, entry.Text, ext)
 		if err != nil {
 			w.banner.show(err.Error())
 			return
 		}
-		if dir == nil {
-			return // cancelled
+		w.app.Preferences().SetString(prefSaveFolder, dir)
+		if _, err := os.Stat(path); err == nil {
+			dialog.ShowConfirm("Replace "+filepath.Base(path)+"?",
+				path+" already exists. Replace it?", func(yes bool) {
+					if yes {
+						save(path)
+					}
+				}, w.win)
+			return
 		}
-		entry := widget.NewEntry()
-		entry.SetText(name)
-		form := dialog.NewForm(title, "Save", "Cancel",
-			[]*widget.FormItem{widget.NewFormItem("File name", entry)},
-			func(ok bool) {
-				if !ok {
-					return
-				}
-				path, err := w.checkSavePath(dir.Path(), entry.Text, ext)
-				if err != nil {
-					w.banner.show(err.Error())
-					return
-				}
-				if _, err := os.Stat(path); err == nil {
-					dialog.ShowConfirm("Replace "+filepath.Base(path)+"?",
-						path+" already exists. Replace it?", func(yes bool) {
-							if yes {
-								save(path)
-							}
-						}, w.win)
-					return
-				}
-				save(path)
-			}, w.win)
-		form.Resize(fyne.NewSize(520, form.MinSize().Height))
-		form.Show()
+		save(path)
 	}, w.win)
-	if home, err := os.UserHomeDir(); err == nil {
-		if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-			folder.SetLocation(l)
-		}
-	}
-	folder.Resize(dialogSize(w.win))
-	folder.Show()
+	entry.OnSubmitted = func(string) { form.Submit() }
+	form.Resize(fyne.NewSize(min(560, w.win.Canvas().Size().Width*0.9), form.MinSize().Height))
+	form.Show()
+	w.win.Canvas().Focus(entry)
 }
 
 // checkSavePath joins a folder and a file name typed by the user, adds ext when the name lacks it, and

@@ -25,6 +25,9 @@ type selectionPanel struct {
 	title   *widget.Label
 	lines   *widget.Label
 	tensors *widget.Label
+	// numbers are the block numbers the stack shows for the model described (a what-if keeps the full
+	// model's), nil for 0, 1, ….
+	numbers []int
 }
 
 func newSelectionPanel() *selectionPanel {
@@ -55,6 +58,13 @@ func (p *selectionPanel) clear() {
 // show describes what ref points at in model m.
 func (p *selectionPanel) show(m *modelio.Model, ref render.Ref, it *render.Item) {
 	title, lines, tensors := describeRef(m, ref)
+	if shown := numberedRange(ref, p.numbers); shown != "" {
+		plain := blockRange(ref)
+		title = strings.Replace(title, plain, shown, 1)
+		for k := range lines {
+			lines[k] = strings.Replace(lines[k], plain, shown, 1)
+		}
+	}
 	if title == "" && it != nil {
 		title = it.Text
 	}
@@ -194,6 +204,28 @@ func findPart(a *arch.Architecture, ref render.Ref) *arch.Part {
 		}
 	}
 	return nil
+}
+
+// numberedRange is blockRange with the blocks' numbers as the stack shows them, "" without numbers.
+func numberedRange(ref render.Ref, numbers []int) string {
+	if numbers == nil || ref.Start < 0 || ref.End >= len(numbers) || ref.End < ref.Start {
+		return ""
+	}
+	var runs []string
+	for _, r := range facts.Runs(numbers[ref.Start : ref.End+1]) {
+		runs = append(runs, blockSpanText(r[0], r[1]))
+	}
+	if ref.End == ref.Start {
+		return "block " + runs[0]
+	}
+	return "blocks " + strings.Join(runs, ", ")
+}
+
+func blockSpanText(a, b int) string {
+	if a == b {
+		return strconv.Itoa(a)
+	}
+	return fmt.Sprintf("%d–%d", a, b)
 }
 
 func blockRange(ref render.Ref) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/layerscope/layerscope/compute"
 	"github.com/layerscope/layerscope/modelio"
+	"github.com/layerscope/layerscope/render"
 )
 
 // Test hook: X drag-and-drop cannot be scripted reliably, so the test of the real binary
@@ -32,8 +33,20 @@ import (
 //	LAYERSCOPE_TEST_SCORES  a file the app writes when the run ends: {"state", "metric", "scores",
 //	                        "marked", "problem"}, the scores shown on the stack, in block order
 //
-// Without LAYERSCOPE_TEST_DROP and LAYERSCOPE_TEST_RUN nothing happens. It is a test hook, not a feature.
+// The tests of presenting open several models at once and read what the window shows:
+//
+//	LAYERSCOPE_TEST_OPEN    models to open side by side in place of the command line's one, separated
+//	                        by the OS path-list separator (gallery names or folders)
+//
+//	LAYERSCOPE_TEST_STATE   a file the app rewrites whenever the zoom is set: the canvas and the
+//	                        stack's sizes, the zoom, the smallest bar label in pixels, whether the
+//	                        stack is cut off, presenting, the side panel and the toolbar's state
+//
+// Without LAYERSCOPE_TEST_DROP, LAYERSCOPE_TEST_RUN and LAYERSCOPE_TEST_STATE nothing happens. It is a
+// test hook, not a feature.
 const (
+	envTestOpen     = "LAYERSCOPE_TEST_OPEN"
+	envTestState    = "LAYERSCOPE_TEST_STATE"
 	envTestDrop     = "LAYERSCOPE_TEST_DROP"
 	envTestDropWait = "LAYERSCOPE_TEST_DROP_WAIT"
 	envTestRun      = "LAYERSCOPE_TEST_RUN"
@@ -115,4 +128,82 @@ func (w *Window) testRunHook() {
 			p.start()
 		})
 	})
+}
+
+// viewReport is what LAYERSCOPE_TEST_STATE holds.
+type viewReport struct {
+	Canvas     [2]float32 `json:"canvas"` // the window's canvas, in pixels
+	Stack      [2]float32 `json:"stack"`  // the space the stack is drawn in, in pixels
+	Diagram    [2]float64 `json:"diagram"`
+	Zoom       float32    `json:"zoom"`
+	LabelPx    float64    `json:"label_px"` // the smallest bar label, in pixels
+	Cut        bool       `json:"cut"`      // the stack does not fit: it scrolls
+	Present    bool       `json:"present"`
+	Side       bool       `json:"side"`
+	MenuBar    bool       `json:"menu_bar"`
+	Collapsed  bool       `json:"toolbar_collapsed"`
+	Models     int        `json:"models"`
+	Selected   bool       `json:"selected"`
+	FullScreen bool       `json:"full_screen"`
+}
+
+// report measures the view.
+func (w *Window) report() viewReport {
+	c := w.win.Canvas()
+	scale := c.Scale()
+	r := viewReport{Canvas: [2]float32{c.Size().Width * scale, c.Size().Height * scale},
+		Stack: [2]float32{w.stack.Size().Width * scale, w.stack.Size().Height * scale},
+		Zoom:  w.view.Zoom(), Present: w.theme.present, Side: w.sideShown, MenuBar: w.win.MainMenu() != nil,
+		Collapsed: w.bar.collapsed, Models: len(w.models), FullScreen: w.win.FullScreen()}
+	_, r.Selected = w.view.Selected()
+	if d := w.view.Diagram(); d != nil {
+		r.Diagram = [2]float64{d.Width, d.Height}
+		r.LabelPx = barLabelSize(d) * float64(w.view.Zoom()*scale)
+		z := float64(w.view.Zoom())
+		r.Cut = d.Width*z > float64(w.stack.Size().Width)+1 || d.Height*z > float64(w.stack.Size().Height)+1
+	}
+	return r
+}
+
+// barLabelSize is the size of the smallest label of a part inside a card, in model units; 0 without one.
+func barLabelSize(d *render.Diagram) float64 {
+	size := 0.0
+	for _, it := range d.Items {
+		if it.Kind == render.KindText && it.Ref.What == render.RefPart && it.Ref.Start >= 0 && (size == 0 || it.Size < size) {
+			size = it.Size
+		}
+	}
+	return size
+}
+
+// testState writes the view's report for the tests of presenting (LAYERSCOPE_TEST_STATE).
+func (w *Window) testState() {
+	out := os.Getenv(envTestState)
+	if out == "" {
+		return
+	}
+	data, err := json.Marshal(w.report())
+	if err == nil {
+		tmp := out + ".tmp"
+		if err = os.WriteFile(tmp, data, 0o644); err == nil {
+			err = os.Rename(tmp, out)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "layerscope: test hook:", err)
+	}
+}
+
+// testOpen returns the models LAYERSCOPE_TEST_OPEN names, or path alone.
+func testOpen(path string) []string {
+	var out []string
+	for _, p := range filepath.SplitList(os.Getenv(envTestOpen)) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return []string{path}
+	}
+	return out
 }

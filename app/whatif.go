@@ -127,16 +127,30 @@ func (w *Window) removeBlocksDialog() {
 	case ok && ref.Start >= 0 && ref.End >= ref.Start && ref.End < depth:
 		entry.SetText(blockSpan(ref.Start, ref.End))
 	}
+	item := widget.NewFormItem("Blocks", entry)
+	hint := fmt.Sprintf("of %s's %d, numbered 0–%d", m.Name, depth, depth-1)
+	item.HintText = hint
+	// The form shows an entry's error only once it has lost the focus: while typing, the hint line says
+	// what is wrong instead, so "16" of 16 blocks is explained, not just refused.
 	entry.Validator = func(s string) error {
 		blocks, err := modelio.ParseBlocks(s)
 		if err == nil {
 			_, err = modelio.RemoveBlocks(m, blocks)
 		}
+		item.HintText = hint
+		if err != nil && strings.TrimSpace(s) != "" {
+			item.HintText = err.Error()
+		}
 		return err
 	}
-	item := widget.NewFormItem("Blocks", entry)
-	item.HintText = fmt.Sprintf("of %s's %d, numbered 0–%d", m.Name, depth, depth-1)
-	d := dialog.NewForm("What if: remove blocks", "Show", "Cancel", []*widget.FormItem{item}, func(ok bool) {
+	var d *dialog.FormDialog
+	// Enter shows the what-if when the blocks are valid, as the Show button does.
+	entry.OnSubmitted = func(string) {
+		if entry.Validate() == nil && d != nil {
+			d.Submit()
+		}
+	}
+	d = dialog.NewForm("What if: remove blocks", "Show", "Cancel", []*widget.FormItem{item}, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -243,7 +257,13 @@ func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
 		w.banner.show(m.Name + " has no weights here (a gallery model or a config.json alone): there is nothing to copy. Open its folder with the .safetensors files.")
 		return
 	}
+	// Where the last save went, as the other save dialogs start; beside the model the first time.
 	parent := filepath.Dir(modelDir(m))
+	if last := w.app.Preferences().String(prefSaveFolder); last != "" {
+		if st, err := os.Stat(last); err == nil && st.IsDir() {
+			parent = last
+		}
+	}
 	where := widget.NewLabel(parent)
 	where.Truncation = fyne.TextTruncateEllipsis
 	name := widget.NewEntry()
@@ -276,8 +296,10 @@ func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
 			w.banner.show("Give the new folder a name (without slashes).")
 			return
 		}
+		w.app.Preferences().SetString(prefSaveFolder, parent)
 		w.savePruned(m, remove, filepath.Join(parent, n))
 	}, w.win)
+	name.OnSubmitted = func(string) { d.Confirm() } // Enter saves, as Save does
 	d.Resize(fyne.NewSize(min(640, w.win.Canvas().Size().Width*0.9), 0))
 	d.Show()
 }

@@ -5,13 +5,13 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -41,6 +41,15 @@ type Window struct {
 	view    *widgets.DiagramView
 	scroll  *container.Scroll
 	autoFit bool // the zoom follows the window until the user zooms by hand
+	fitAll  bool // with autoFit: the user asked for Fit, which shows the whole stack however small
+
+	// beforePresent is the view as it was when the presentation began, restored when it ends.
+	beforePresent viewState
+
+	mainMenu  *fyne.MainMenu    // the menus, also while presenting, when the menu bar is hidden
+	shortcuts map[string]func() // the menus' shortcuts by name, for a focused entry to hand on
+	menuBtn   *widget.Button    // the toolbar's ☰, offering the menus where the bar or buttons are hidden
+	bar       *toolbarLayout
 
 	selection  *selectionPanel
 	facts      *factsPanel
@@ -55,10 +64,10 @@ type Window struct {
 
 	banner    *banner
 	status    *widget.Label
-	busy      *fyne.Container
+	busy      *busyBox
 	busyLabel *widget.Label
 	zoomLabel *widget.Label
-	gallery   *widget.Select
+	gallery   *keySelect
 	labelled  []labelledButton // toolbar buttons whose labels hide while presenting
 	statusBar fyne.CanvasObject
 	syncing   bool // set while the window updates the gallery picker itself
@@ -131,7 +140,7 @@ func newWindow(a fyne.App) *Window {
 	w.busyLabel = widget.NewLabel("")
 	w.busyLabel.Truncation = fyne.TextTruncateEllipsis
 	bar := widget.NewProgressBarInfinite()
-	w.busy = container.NewHBox(atLeast(12, w.busyLabel), container.NewGridWrap(fyne.NewSize(120, bar.MinSize().Height), bar))
+	w.busy = &busyBox{Container: container.NewHBox(atLeast(12, w.busyLabel), container.NewGridWrap(fyne.NewSize(120, bar.MinSize().Height), bar))}
 	w.busy.Hide()
 	w.zoomLabel = widget.NewLabelWithStyle("100%", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
 
@@ -166,7 +175,7 @@ func (w *Window) toolbar() fyne.CanvasObject {
 	for _, e := range gallery.All() {
 		ids = append(ids, e.ID)
 	}
-	w.gallery = widget.NewSelect(ids, func(id string) {
+	w.gallery = newKeySelect(w, ids, func(id string) {
 		if w.syncing || id == "" {
 			return
 		}
@@ -186,6 +195,8 @@ func (w *Window) toolbar() fyne.CanvasObject {
 		}
 		return b
 	}
+	w.menuBtn = widget.NewButtonWithIcon("", theme.MenuIcon(), func() { w.popUpMainMenu(w.menuBtn) })
+	w.menuBtn.Importance = widget.LowImportance
 	open := button("Open…", theme.FolderOpenIcon(), w.openFolderDialog)
 	var add *widget.Button
 	add = button("Add to comparison", theme.ContentAddIcon(), func() { w.popUpAddMenu(add) })
@@ -197,8 +208,33 @@ func (w *Window) toolbar() fyne.CanvasObject {
 	panel := button("Panel", theme.ViewRestoreIcon(), w.toggleSide)
 
 	// The progress of a load sits in the toolbar, which stays on screen while presenting.
-	return container.NewHBox(open, galleryBox, add, w.busy, layout.NewSpacer(),
-		zoomOut, atLeast(3.5, w.zoomLabel), zoomIn, fit, widget.NewSeparator(), dark, present, panel)
+	sep := widget.NewSeparator()
+	w.bar = &toolbarLayout{
+		left:        []fyne.CanvasObject{w.menuBtn, open, galleryBox, add, w.busy.Container},
+		right:       []fyne.CanvasObject{zoomOut, atLeast(3.5, w.zoomLabel), zoomIn, fit, sep, dark, present, panel},
+		collapsible: map[fyne.CanvasObject]bool{open: true, add: true, sep: true, dark: true, panel: true},
+		menu:        w.menuBtn,
+		showMenu:    func() bool { return w.theme.present },
+	}
+	box := container.New(w.bar, append(append([]fyne.CanvasObject{}, w.bar.left...), w.bar.right...)...)
+	w.busy.toolbar = box
+	return box
+}
+
+// busyBox is the load's progress in the toolbar: showing or hiding it lays the toolbar out again, which
+// a container does not do when one of its objects changes visibility.
+type busyBox struct {
+	*fyne.Container
+	toolbar *fyne.Container
+}
+
+func (b *busyBox) Show() { b.Container.Show(); b.relayout() }
+func (b *busyBox) Hide() { b.Container.Hide(); b.relayout() }
+
+func (b *busyBox) relayout() {
+	if b.toolbar != nil {
+		b.toolbar.Refresh()
+	}
 }
 
 // labelledButton is a toolbar button and its label.
@@ -227,7 +263,8 @@ func (w *Window) show(models []*modelio.Model) {
 	}
 	var rm []render.Model
 	for _, m := range models {
-		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch, Former: w.formerWidths(m)})
+		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch, Numbers: w.blockNumbers(m),
+			Former: w.formerWidths(m)})
 	}
 	w.refreshWhatIf()
 	// Unfolded groups name models by index: a new set of models starts folded. Scores are by index too,
@@ -244,8 +281,10 @@ func (w *Window) show(models []*modelio.Model) {
 		w.empty.Hide()
 		w.scroll.Show()
 	}
-	w.autoFit = true
-	w.fitNow()
+	w.autoFit, w.fitAll = true, false
+	if w.fitNow() {
+		w.revealBars()
+	}
 	w.selection.clear()
 	w.status.SetText(w.hint())
 	w.refreshModelPanels()
@@ -326,9 +365,9 @@ func windowTitle(models []*modelio.Model) string {
 // selected follows a click or an arrow key in the diagram: the side panel shows the part, and the facts
 // and tree follow the model it belongs to.
 func (w *Window) selected(ref render.Ref, it *render.Item) {
-	if w.autoFit {
-		w.fitNow() // a tap on a folded card's header unfolds it: the stack grew
-	}
+	// A tap on a folded card's header or Enter unfolds it: the stack grew at the same zoom, and the
+	// scroll learns of its new size before the selection is brought into sight.
+	w.scroll.Refresh()
 	if ref.Model >= 0 && ref.Model < len(w.models) && ref.Model != w.focus {
 		w.focus = ref.Model
 		w.refreshModelPanels()
@@ -337,6 +376,7 @@ func (w *Window) selected(ref render.Ref, it *render.Item) {
 		w.selection.clear()
 		return
 	}
+	w.selection.numbers = w.blockNumbers(w.models[ref.Model])
 	w.selection.show(w.models[ref.Model], ref, it)
 	w.reveal()
 }
@@ -348,6 +388,26 @@ func (w *Window) reveal() {
 	if !ok {
 		return
 	}
+	w.revealRect(pos, size)
+}
+
+// blockNumbers are the numbers the stack gives m's blocks: the full model's for a what-if that removed
+// some (block 7 stays block 7), nil (0, 1, …) otherwise.
+func (w *Window) blockNumbers(m *modelio.Model) []int {
+	if w.whatIf == nil || m != w.whatIf.pruned {
+		return nil
+	}
+	var kept []int
+	for k := range w.whatIf.orig.Arch.Blocks {
+		if !slices.Contains(w.whatIf.remove, k) {
+			kept = append(kept, k)
+		}
+	}
+	return kept
+}
+
+// revealRect scrolls the stack so the box (in the view's coordinates) is in sight, its top first.
+func (w *Window) revealRect(pos fyne.Position, size fyne.Size) {
 	const margin = 24
 	// The view sits centred in the scroll's content: its own position is the offset to add.
 	pos = pos.Add(w.view.Position())
@@ -387,61 +447,117 @@ func (w *Window) hint() string {
 	return "Click a bar for its tensors · ↑↓ blocks · ←→ projections · Enter unfolds · +/− zoom · F5 present · F11 full screen"
 }
 
-// Zoom: minZoom keeps a 14-unit label at 11 pixels, the smallest a projector shows legibly; maxZoom
-// stops a small model from turning into a poster.
+// Zoom of the automatic fit: minZoom keeps a 14-unit label at 11 pixels, the smallest a projector shows
+// legibly; maxZoom stops a small model from turning into a poster. Presenting, the stack may grow to
+// maxPresentZoom to fill a projector, and the columns are laid out for presentZoom, at which a
+// 14-unit label is 21 pixels: read from the back of a lecture hall.
+// Presenting, the whole stack in view comes first down to minPresentZoom: five models on a 1280×800
+// projector fit at about 0.8, a pixel row or two short of minZoom.
 const (
-	minZoom = 0.8
-	maxZoom = 2.0
+	minZoom        = 0.8
+	minPresentZoom = 0.75
+	maxZoom        = 2.0
+	maxPresentZoom = 3.0
+	presentZoom    = 1.5
 )
 
-func (w *Window) zoomIn()  { w.autoFit = false; w.view.ZoomIn(); w.zoomed() }
-func (w *Window) zoomOut() { w.autoFit = false; w.view.ZoomOut(); w.zoomed() }
+func (w *Window) zoomIn()  { w.autoFit, w.fitAll = false, false; w.view.ZoomIn(); w.zoomed() }
+func (w *Window) zoomOut() { w.autoFit, w.fitAll = false, false; w.view.ZoomOut(); w.zoomed() }
 
 // zoomed lays the scroll's content out again (the view's size follows its zoom, and the centring
 // container only learns of it on a refresh) and updates the readout.
 func (w *Window) zoomed() {
 	w.scroll.Refresh()
 	w.refreshChrome()
+	w.testState()
 }
 
-// fit zooms so the whole stack shows, and keeps doing so as the window changes size.
-func (w *Window) fit() { w.autoFit = true; w.fitNow() }
+// fit zooms so the whole stack shows, however small, and keeps doing so as the window changes size.
+func (w *Window) fit() {
+	w.autoFit, w.fitAll = true, true
+	w.fitNow()
+}
 
 // fitNow lays the columns out for the width of the centre (render narrows them down to a readable
 // minimum, so three models share an 850-wide centre at full size), then picks the zoom at which the whole
-// diagram fits. When that would make the labels too small to read, it fits the width instead (at most
-// 1:1) and the stack scrolls; when even the width does not fit readably (five models beside the side
-// panel), it stays at minZoom and scrolls both ways.
-func (w *Window) fitNow() {
+// diagram fits. After Fit that is the zoom, however small. Otherwise, when the whole would make the
+// labels too small to read, it fits the width instead (at most 1:1, or presentZoom while presenting) and
+// the stack scrolls; when even the width does not fit readably (five models beside the side panel), it
+// stays at minZoom and scrolls both ways. It reports whether the stack is cut off (scrolls).
+//
+// Presenting, the layout is the tight one and its columns are laid out for the width at presentZoom, so
+// several models narrow their columns rather than their type; where the height binds first, the columns
+// widen again to the width at the zoom that fits it, and the bars lengthen at no cost.
+func (w *Window) fitNow() bool {
 	avail := w.stack.Size()
 	const slack = 4 // leave room so a rounding error does not summon a scroll bar
 	if len(w.models) == 0 || avail.Width <= slack || avail.Height <= slack {
-		return
+		return false
 	}
-	opts := w.view.Options()
-	if width := float64(avail.Width - slack); math.Abs(opts.Width-width) >= 1 {
-		opts.Width = width
-		w.view.SetOptions(opts)
+	aw, ah := float64(avail.Width-slack), float64(avail.Height-slack)
+	width := aw
+	if w.theme.present {
+		width = aw / presentZoom
 	}
+	w.layoutFor(width)
 	d := w.view.Diagram()
 	if d == nil || d.Width == 0 || d.Height == 0 {
-		return
+		return false
 	}
-	fitW := float64(avail.Width-slack) / d.Width
-	fitH := float64(avail.Height-slack) / d.Height
+	fitW, fitH := aw/d.Width, ah/d.Height
+	if whole := math.Min(fitW, fitH); w.theme.present && fitH < fitW && whole < presentZoom && whole >= minZoom {
+		w.layoutFor(aw / whole)
+		d = w.view.Diagram()
+		fitW, fitH = aw/d.Width, ah/d.Height
+	}
+	top, readable, least := maxZoom, 1.0, minZoom
+	if w.theme.present {
+		top, readable, least = maxPresentZoom, presentZoom, minPresentZoom
+	}
 	z := math.Min(fitW, fitH)
-	if z < minZoom {
-		z = math.Max(minZoom, math.Min(fitW, 1))
+	if z < least && !w.fitAll {
+		z = math.Max(minZoom, math.Min(fitW, readable))
 	}
-	z = math.Min(z, maxZoom)
+	z = math.Min(z, top)
 	w.view.SetZoom(float32(z))
 	w.zoomed()
+	z = float64(w.view.Zoom())
+	return d.Width*z > aw+1 || d.Height*z > ah+1
+}
+
+// layoutFor lays the diagram out for a width in model units, tight while presenting.
+func (w *Window) layoutFor(width float64) {
+	opts := w.view.Options()
+	if math.Abs(opts.Width-width) >= 1 || opts.Tight != w.theme.present {
+		opts.Width, opts.Tight = width, w.theme.present
+		w.view.SetOptions(opts)
+	}
+}
+
+// revealBars scrolls a stack that does not fit to its lowest card drawn with bars: Gemma 3's only
+// such card sits at the bottom, below five that say "same widths as".
+func (w *Window) revealBars() {
+	d := w.view.Diagram()
+	if d == nil {
+		return
+	}
+	var card render.Ref
+	lowest := math.Inf(-1)
+	for _, it := range d.Items {
+		if it.Kind == render.KindBar && it.Ref.What == render.RefPart && it.Ref.Start >= 0 && it.Ref.Model == w.focus && it.Y > lowest {
+			lowest = it.Y
+			card = render.Ref{What: render.RefCard, Model: it.Ref.Model, Start: it.Ref.Start, End: it.Ref.End}
+		}
+	}
+	if pos, size, ok := w.view.RefRect(card); ok {
+		w.revealRect(pos, size)
+	}
 }
 
 // resized refits the diagram when the centre changes size, unless the user has zoomed by hand.
 func (w *Window) resized() {
-	if w.autoFit {
-		w.fitNow()
+	if w.autoFit && w.fitNow() && w.theme.present {
+		w.revealBars()
 	}
 }
 
@@ -449,7 +565,7 @@ func (w *Window) resized() {
 // the Importance tab, whose Run button, chart and table need the room on a 720-high screen.
 const (
 	selectionShare           = 0.33
-	selectionShareImportance = 0.2
+	selectionShareImportance = 0.12
 )
 
 // fitSideSplit gives the Importance tab more of the side's height, and the others their share back,
@@ -466,8 +582,11 @@ func (w *Window) fitSideSplit() {
 
 // toggleSide shows or hides the side panel, giving the whole width to the stack (five models on a
 // projector).
-func (w *Window) toggleSide() {
-	w.sideShown = !w.sideShown
+func (w *Window) toggleSide() { w.setSide(!w.sideShown) }
+
+// setSide shows or hides the side panel.
+func (w *Window) setSide(on bool) {
+	w.sideShown = on
 	if w.sideShown {
 		w.side.Show()
 		w.split.Offset = 0.66

@@ -123,7 +123,11 @@ func openGo() (*device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pure Go backend: %v", err)
 	}
-	return &device{backend: b, name: fmt.Sprintf("pure Go (%d cores)", runtime.GOMAXPROCS(0)), kind: "go"}, nil
+	name := fmt.Sprintf("pure Go (%d cores)", runtime.GOMAXPROCS(0))
+	if blasName != "" {
+		name = fmt.Sprintf("pure Go, %s matrix products (%d cores)", blasName, runtime.GOMAXPROCS(0))
+	}
+	return &device{backend: b, name: name, kind: "go"}, nil
 }
 
 // newSimpleGo opens the pure Go backend with more workers than its default: with one worker per core

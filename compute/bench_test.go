@@ -18,7 +18,8 @@ import (
 
 // BenchmarkBISmolLM2 measures BI over 8×128 tokens of a SmolLM2-135M-shaped model with random BF16
 // weights on the pure Go backend, and the same backend's matrix-product peak (a large float32
-// matmul), so the ratio says how much of the CPU the forward pass uses. It also reports the peak
+// matmul: OpenBLAS through the patched simplego in a cgo build, simplego's own kernel otherwise), so
+// the ratio says how much of the CPU the forward pass uses. It also reports the peak
 // resident memory against the weights' bytes (the file, 270 MB).
 //
 //	go test ./compute -run '^$' -bench BISmolLM2 -benchtime 3x
@@ -89,7 +90,7 @@ func forwardFLOPs(layers, hidden, q, kv, inter, vocab, seq int) float64 {
 }
 
 // matmulPeak measures the pure Go backend's float32 matrix product in GFLOP/s on a 2048² × 2048²
-// product, the best case of its kernels.
+// product, the best case of its kernels (OpenBLAS's in a cgo build).
 func matmulPeak(b *testing.B) float64 {
 	const n = 2048
 	be, err := newSimpleGo()

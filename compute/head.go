@@ -61,6 +61,7 @@ var residentHeadForTest bool
 // [batch·seq] float32: the slice's max logit, Σ exp(logit − max), and the target's logit (0 when the
 // target is elsewhere). With logits true it returns the slice's logits [batch·seq, slice] (for tests).
 func (e *engine) headGraph(logits bool) (*Graph, error) {
+	logits = logits || e.hostReducesHead()
 	key := fmt.Sprintf("%shead|logits %t|slice %d|resident %t|%s", e.key, logits, e.vocabSlice(), e.headResident(),
 		e.signature(append([]slot{e.p.lmHead}, e.p.headSlots...)))
 	return e.dev.graphs.get(key, func() (*Graph, error) { return e.compileHead(logits) })
@@ -112,6 +113,10 @@ func (e *engine) compileHead(logits bool) (g *Graph, err error) {
 // position [batch·seq] (meaningless where there is no target), or with logits the logits
 // [batch·seq·vocab].
 func (e *engine) runHead(x *tensors.Tensor, normW []backends.Buffer, lmW backends.Buffer, logits bool) (out []float32, err error) {
+	// On the pure Go backend the executable returns the slice's logits and the host reduces them, every
+	// core taking a share of the positions in one pass (reduceSlice); on a device the reduction stays
+	// there, next to its logits.
+	hostReduce := !logits && e.hostReducesHead()
 	g, err := e.headGraph(logits)
 	if err != nil {
 		return nil, err
@@ -161,6 +166,10 @@ func (e *engine) runHead(x *tensors.Tensor, normW []backends.Buffer, lmW backend
 			for i := 0; i < N; i++ {
 				copy(out[i*V+c*slice:i*V+c*slice+width], vals[0][i*slice:i*slice+width])
 			}
+			continue
+		}
+		if hostReduce {
+			e.reduceSlice(vals[0], c, maxL, sumExp, target)
 			continue
 		}
 		if len(vals) != 3 {
@@ -251,4 +260,47 @@ func (e *engine) uploadRows(s slot, start, n, rows int) (buf backends.Buffer, er
 		return e.dev.backend.BufferFromFlatData(0, flat, shape)
 	}
 	return buf, nil
+}
+
+// hostReducesHead reports whether the host reduces the head's logits (see runHead): on the pure Go
+// backend, whose device memory is host memory.
+func (e *engine) hostReducesHead() bool { return e.dev.kind == "go" && !graphHeadForTest }
+
+// graphHeadForTest keeps the reduction in the head executable on the pure Go backend too, so the tests
+// compare both ways.
+var graphHeadForTest bool
+
+// reduceSlice merges vocabulary slice c's logits [batch·seq, slice] into the running max, sum of
+// exponentials and target logit of every position, on every core. Per slice it computes what the
+// head executable's reduction computes, in the same float32 operations and order (max, then
+// Σ float32(exp(l − max)) from 0 in column order, the target's logit as is), so either gives the same
+// NLL to the bit; here it is one pass over the logits instead of a dozen broadcast ops and
+// temporaries of their size.
+func (e *engine) reduceSlice(l []float32, c int, maxL, sumExp, target []float64) {
+	N, slice := e.in.batch*e.in.seq, e.vocabSlice()
+	lo, width := c*slice, min(slice, e.p.vocab-c*slice)
+	const rows = 64 // positions per task
+	_ = parallelFor((N+rows-1)/rows, func(_ *[]float32, t int) error {
+		for i := t * rows; i < min(N, (t+1)*rows); i++ {
+			row := l[i*slice : i*slice+width]
+			m := float32(math.Inf(-1))
+			for _, v := range row {
+				m = max(m, v)
+			}
+			var s float32
+			for _, v := range row {
+				s += float32(math.Exp(float64(v - m)))
+			}
+			if m64 := float64(m); m64 > maxL[i] {
+				sumExp[i] = sumExp[i]*math.Exp(maxL[i]-m64) + float64(s)
+				maxL[i] = m64
+			} else {
+				sumExp[i] += float64(s) * math.Exp(m64-maxL[i])
+			}
+			if tg := int(e.in.targets[i]) - lo; tg >= 0 && tg < width {
+				target[i] += float64(row[tg])
+			}
+		}
+		return nil
+	})
 }

@@ -256,6 +256,7 @@ func (e *engine) compileBlock(slots []slot) (g *Graph, err error) {
 		taps.watch(down)
 		defer taps.forget(down)
 	}
+	env.queryChunk = e.queryChunk()
 	y := e.p.block(env, x, w)
 	y.AssertDims(B, S, H)
 	outs := append([]*Node{y}, blockStats(x, y, last)...)

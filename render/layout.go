@@ -17,6 +17,9 @@ type Model struct {
 	Name   string
 	Params int64
 	Arch   *arch.Architecture
+	// Numbers are the numbers the cards give the blocks, one per block: a what-if that removed blocks
+	// keeps the full model's (block 7 stays block 7). Nil, or of the wrong length, numbers them 0, 1, ….
+	Numbers []int
 	// Former is the output width a projection had before a width pruning, by its path
 	// (model.layers.3.mlp.gate_proj): its bar is drawn at the kept width over a faint dashed outline of
 	// the former one, and the shared scale counts the former width, so the bars visibly shrink.
@@ -48,6 +51,10 @@ type Options struct {
 	// Scores shade the blocks by importance, keyed by the model's index among those given to Layout.
 	// A scored model is drawn one card per block: a fold would give several blocks one shade.
 	Scores map[int]Scores
+	// Tight spends less height on everything but the bars, for presenting: a stack that is shorter in
+	// model units fills a projector at a larger zoom. The title's two lines share one where they fit,
+	// a repeated card says what it repeats in its header, and the margins above and below shrink.
+	Tight bool
 }
 
 // DefaultWidth is the width a layout fits by default: a 1280×720 projector at scale 1.
@@ -210,6 +217,7 @@ const (
 	labelSize   = 14
 	headerSize  = 16
 	titleSize   = 21
+	tightMargin = 6 // above and below the diagram with Options.Tight
 	minTitle    = 15
 	subSize     = 15
 	labelInset  = 6 // text inside a bar starts this far from its left end
@@ -260,6 +268,7 @@ type cardPlan struct {
 	dashed     bool
 	strong     bool
 	sameAs     string // the range of an earlier card with the same rows: this one is drawn compact
+	numbers    []int  // the blocks' numbers as shown (Model.Numbers), nil for start..end
 	shade      string // the importance colour of the card's header, "" when not scored (see Scores)
 	candidate  bool   // a pruning candidate: outlined
 	scoreTip   string // the score, for the card's tooltip
@@ -308,7 +317,7 @@ func Layout(models []Model, opt Options) *Diagram {
 	d.Scale = inner / float64(d.Widest)
 	d.Width = 2*margin + float64(n)*col + float64(n-1)*gutter
 
-	L := &layouter{d: d, th: th, col: col, inner: inner, scores: map[int]Scores{}}
+	L := &layouter{d: d, th: th, col: col, inner: inner, scores: map[int]Scores{}, tight: opt.Tight}
 	for i, m := range models {
 		if s, ok := scoresFor(opt, i, m); ok {
 			L.scores[i] = s
@@ -317,8 +326,23 @@ func Layout(models []Model, opt Options) *Diagram {
 
 	// Vertical bands, top to bottom: titles, LM heads, final norms, the cards (block 0 lowest), the
 	// embeddings, the legend. Each band is aligned across the columns, so like sits beside like.
-	y := float64(margin)
+	top := float64(margin)
+	if opt.Tight {
+		top = tightMargin
+	}
+	y := top
 	titleH := titleSize*lineFactor + subSize*lineFactor + 6
+	if opt.Tight {
+		// One line for every title or for none, so the bands below stay aligned across the columns.
+		L.oneLine = true
+		for _, c := range cols {
+			name, sub := L.titleTexts(c)
+			L.oneLine = L.oneLine && textWidth(name, titleSize, true)+titleGap+textWidth(sub, subSize, false) <= col
+		}
+		if L.oneLine {
+			titleH = titleSize*lineFactor + 2
+		}
+	}
 	for i, c := range cols {
 		L.title(i, c, L.colX(i), y)
 	}
@@ -396,11 +420,13 @@ func Layout(models []Model, opt Options) *Diagram {
 		L.level = c.level
 		if a.LMHead != nil {
 			p := a.LMHead
-			label := fmt.Sprintf("%s %d → %d", lastName(p.Name), p.In, p.Out)
+			name, tied := lastName(p.Name), ""
 			if p.Tied {
-				label += " · tied"
+				tied = " · tied"
 			}
-			L.wideBar(i, p, x, headY, label)
+			// Shorter forms for narrow columns: the output width (the vocabulary) matters most.
+			L.wideBar(i, p, x, headY, fmt.Sprintf("%s %d → %d%s", name, p.In, p.Out, tied),
+				fmt.Sprintf("%s → %d%s", name, p.Out, tied), fmt.Sprintf("%s → %d", name, p.Out))
 		}
 		if a.FinalNorm != nil {
 			L.band(Ref{What: RefPart, Model: i, Start: -1, End: -1, Path: a.FinalNorm.Path}, a.FinalNorm, x+cardPad, normY)
@@ -422,14 +448,20 @@ func Layout(models []Model, opt Options) *Diagram {
 		}
 		for k := range a.Embeddings {
 			p := &a.Embeddings[k]
-			L.wideBar(i, p, x, embY+float64(k)*(barH+rowGap), fmt.Sprintf("%s %d × %d", lastName(p.Name), p.In, p.Out))
+			name := lastName(p.Name)
+			L.wideBar(i, p, x, embY+float64(k)*(barH+rowGap), fmt.Sprintf("%s %d × %d", name, p.In, p.Out),
+				fmt.Sprintf("%s %d × %d", strings.TrimSuffix(name, "_tokens"), p.In, p.Out))
 		}
 	}
 
 	if !opt.NoLegend {
-		y = L.legend(y + 22)
+		gap := 22.0
+		if opt.Tight {
+			gap = 12
+		}
+		y = L.legend(y + gap)
 	}
-	d.Height = y + margin
+	d.Height = y + top
 	return d
 }
 
@@ -447,6 +479,7 @@ func fitColumns(cols []columnPlan, width float64, widest int64) float64 {
 			need = math.Max(need, ext)
 		}
 		if need <= inner+0.5 {
+			sameLevel(cols)
 			return col
 		}
 		col += need - inner
@@ -455,25 +488,75 @@ func fitColumns(cols []columnPlan, width float64, widest int64) float64 {
 	for k := range cols {
 		cols[k].level, _ = fitLevel(cols[k], inner/float64(widest), inner)
 	}
+	sameLevel(cols)
 	return col
 }
 
+// sameLevel gives every column the shortest label form any of them needs, so the columns label their
+// bars alike ("q 2048" everywhere, not beside "q_proj 1024 → 2048"). A shorter form never reaches
+// further right, so every column still fits.
+func sameLevel(cols []columnPlan) {
+	level := 0
+	for _, c := range cols {
+		level = max(level, c.level)
+	}
+	for k := range cols {
+		cols[k].level = level
+	}
+}
+
+// labelPlace is where a bar's label goes.
+type labelPlace uint8
+
+const (
+	labelInside labelPlace = iota
+	labelAfter
+	labelPerPart // a fused bar as long as the column: each part carries its own short label
+)
+
 // placeLabel puts form level of a bar's label (or its shortest) inside the bar where it fits with room to
-// spare, else after it, and says how far right the row then reaches.
-func placeLabel(r row, level int, scale float64) (k int, inside bool, extent float64) {
+// spare, else after it, and says how far right the row then reaches. A label never runs across the
+// hairline between the parts of a fused bar (it would read as two): it stays on the first part, or
+// goes after the bar, or, where the bar leaves no room after it, gives way to one label per part
+// ("gate 8192", "up 8192").
+func placeLabel(r row, level int, scale, inner float64) (k int, where labelPlace, extent float64) {
 	k = min(level, len(r.label)-1)
 	w := barLen(r.width, scale)
 	room := w
-	for _, sg := range r.segs {
-		// A label inside a fused bar whose parts need different text colours stays on the first part.
-		if textOn(sg.fill) != textOn(r.segs[0].fill) {
-			room = float64(r.segs[0].width) * scale
+	if len(r.segs) > 0 {
+		room = float64(r.segs[0].width) * scale
+	}
+	switch {
+	case labelFits(r.lw[k], room):
+		return k, labelInside, w
+	case len(r.segs) > 0 && w+labelGap+r.lw[k] > inner+0.5:
+		// The parts' labels in the long style need room in every part; where one lacks it, the column
+		// takes the next form (the extent says it does not fit), so its labels stay alike.
+		if k < labelForms-1 && r.part != nil {
+			for _, sg := range r.segs {
+				if !labelFits(textWidth(fmt.Sprintf("%s %d → %d", sg.name, r.part.In, sg.width), labelSize, false), float64(sg.width)*scale) {
+					return k, labelPerPart, inner + 1
+				}
+			}
+		}
+		return k, labelPerPart, w
+	}
+	return k, labelAfter, w + labelGap + r.lw[k]
+}
+
+// segLabel is the label of one part of a fused bar in the column's style: "gate 3072 → 8192" for the
+// long forms, "gate 8192" for the short one, or "gate" where that does not fit, or "" where nothing does.
+func segLabel(r row, sg seg, level int, scale float64) string {
+	forms := []string{sg.name + " " + strconv.FormatInt(sg.width, 10), sg.name}
+	if level < labelForms-1 && r.part != nil {
+		forms = append([]string{fmt.Sprintf("%s %d → %d", sg.name, r.part.In, sg.width)}, forms...)
+	}
+	for _, s := range forms {
+		if labelFits(textWidth(s, labelSize, false), float64(sg.width)*scale) {
+			return s
 		}
 	}
-	if labelFits(r.lw[k], room) {
-		return k, true, w
-	}
-	return k, false, w + labelGap + r.lw[k]
+	return ""
 }
 
 // labelForms is how many forms a bar label has, from "q_proj 2048 → 2048" down to "q 2048".
@@ -490,7 +573,7 @@ func fitLevel(c columnPlan, scale, inner float64) (level int, need float64) {
 				for _, r := range rs {
 					switch r.kind {
 					case rowBar:
-						_, _, ext := placeLabel(r, level, scale)
+						_, _, ext := placeLabel(r, level, scale, inner)
 						need = math.Max(need, ext)
 					case rowNorms, rowNote:
 						ext := r.lw[0]
@@ -561,6 +644,11 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 			continue
 		}
 		c.cards = append(c.cards, planCard(&a.Blocks[g.Start], g.Start, g.End, mixed))
+	}
+	if len(m.Numbers) == len(a.Blocks) {
+		for k := range c.cards {
+			c.cards[k].numbers = m.Numbers[c.cards[k].start : c.cards[k].end+1]
+		}
 	}
 	setFormer(c.cards, m.Former)
 	if !opt.Repeat {
@@ -782,11 +870,13 @@ func expertNote(e *arch.Experts) string {
 // narrow columns get "q 2048 → 2048", then "q 2048".
 func barRow(p *arch.Part, name string) row {
 	short := strings.TrimSuffix(name, "_proj")
-	forms := []string{fmt.Sprintf("%s %d → %d", name, p.In, p.Out)}
-	if short != name {
-		forms = append(forms, fmt.Sprintf("%s %d → %d", short, p.In, p.Out))
+	if len(short) == 1 && !strings.Contains("qkvo", short) { // "c" of c_proj names nothing; q, k, v, o do
+		short = name
 	}
-	forms = append(forms, fmt.Sprintf("%s %d", short, p.Out))
+	// Always labelForms forms, so one level means one style in every column (c_attn has no shorter name:
+	// its second form repeats the first).
+	forms := []string{fmt.Sprintf("%s %d → %d", name, p.In, p.Out), fmt.Sprintf("%s %d → %d", short, p.In, p.Out),
+		fmt.Sprintf("%s %d", short, p.Out)}
 	r := row{kind: rowBar, part: p, label: forms, fill: roleFill[p.Role], width: p.Out}
 	for _, f := range forms {
 		r.lw = append(r.lw, textWidth(f, labelSize, false))
@@ -842,7 +932,13 @@ type layouter struct {
 	inner  float64
 	level  int            // the label form of the column being drawn
 	scores map[int]Scores // the scored models, by index
+	tight  bool           // Options.Tight
+	// oneLine: the titles' name and parameter line share one line (Options.Tight, where all fit).
+	oneLine bool
 }
+
+// titleGap is the space between a model's name and its parameter line when they share a line.
+const titleGap = 12
 
 func (d *Diagram) add(it Item) { d.Items = append(d.Items, it) }
 
@@ -860,14 +956,27 @@ func (L *layouter) textIn(x, y, h float64, s string, size float64, bold bool, fi
 	return w
 }
 
-func (L *layouter) title(i int, c columnPlan, x, y float64) {
-	ref := Ref{What: RefModel, Model: i, Start: -1, End: -1}
-	name, size := fitText(c.m.Name, titleSize, minTitle, true, L.col)
-	L.text(x, y, name, size, true, L.th.Text, ref)
-	sub := facts.ShortCount(c.params) + " parameters"
+// titleTexts returns a column's title: the model's name and its parameter line.
+func (L *layouter) titleTexts(c columnPlan) (name, sub string) {
+	sub = facts.ShortCount(c.params) + " parameters"
 	if c.m.Arch != nil {
 		sub += fmt.Sprintf(" · %d blocks", len(c.m.Arch.Blocks))
 	}
+	return c.m.Name, sub
+}
+
+func (L *layouter) title(i int, c columnPlan, x, y float64) {
+	ref := Ref{What: RefModel, Model: i, Start: -1, End: -1}
+	name, sub := L.titleTexts(c)
+	if L.oneLine {
+		w := L.text(x, y, name, titleSize, true, L.th.Text, ref)
+		// The parameter line's baseline on the name's: both boxes are centred on their cap heights.
+		dy := (titleSize*lineFactor-subSize*lineFactor)/2 + capHeight*(titleSize-subSize)/2
+		L.text(x+w+titleGap, y+dy, sub, subSize, false, L.th.Muted, ref)
+		return
+	}
+	name, size := fitText(name, titleSize, minTitle, true, L.col)
+	L.text(x, y, name, size, true, L.th.Text, ref)
 	sub, s2 := fitText(sub, subSize, labelSize, false, L.col)
 	L.text(x, y+titleSize*lineFactor+2, sub, s2, false, L.th.Muted, ref)
 }
@@ -887,10 +996,19 @@ func fitText(s string, size, min float64, bold bool, width float64) (string, flo
 }
 
 // wideBar draws an embedding or the LM head across the whole column: their vocabulary-sized widths are
-// off the projection scale, so the label carries the numbers.
-func (L *layouter) wideBar(i int, p *arch.Part, x, y float64, label string) {
+// off the projection scale, so the label carries the numbers and the legend says they are not to scale
+// (distilgpt2's wte of 50257 rows and wpe of 1024 are equally long). It takes the first of the label's
+// forms that fits the column.
+func (L *layouter) wideBar(i int, p *arch.Part, x, y float64, forms ...string) {
 	ref := Ref{What: RefPart, Model: i, Start: -1, End: -1, Path: p.Path}
 	L.d.add(Item{Kind: KindBar, X: x, Y: y, W: L.col, H: barH, Fill: roleFill[p.Role], Radius: barRadius, Ref: ref, Tip: partTip(p)})
+	label := forms[len(forms)-1]
+	for _, f := range forms {
+		if textWidth(f, labelSize, false) <= L.col-2*labelInset {
+			label = f
+			break
+		}
+	}
 	label, size := fitText(label, labelSize, labelSize, false, L.col-2*labelInset)
 	L.textIn(x+labelInset, y, barH, label, size, false, textOn(roleFill[p.Role]), ref)
 }
@@ -906,10 +1024,29 @@ func (L *layouter) headerHeight(cp cardPlan) float64 {
 	return headerH
 }
 
+// sameText is what a compact card says: the card whose bars it repeats.
+func sameText(cp cardPlan) string { return "same widths as " + cp.sameAs }
+
+// sameInHeader reports whether a compact card says what it repeats on its header line, between the
+// block range and the tag: with Options.Tight, where the line has room.
+func (L *layouter) sameInHeader(cp cardPlan) bool {
+	if !L.tight || cp.sameAs == "" || cp.shade != "" {
+		return false
+	}
+	w := L.headerLeftWidth(cp) + 16 + textWidth(sameText(cp), labelSize, false)
+	if cp.tag != "" {
+		w += 16 + textWidth(cp.tag, labelSize, cp.strong || cp.candidate)
+	}
+	return w <= L.inner
+}
+
 // compactHeight is the height of a card drawn as its header and the card it repeats.
 func (L *layouter) compactHeight(cp cardPlan) float64 {
-	if cp.shade != "" {
+	if cp.shade != "" || L.sameInHeader(cp) {
 		return L.headerHeight(cp) // a shaded card says which it repeats in its tooltip: the stack stays short
+	}
+	if L.tight {
+		return L.headerHeight(cp) + labelSize*lineFactor + 2
 	}
 	return L.headerHeight(cp) + labelSize*lineFactor + cardPad - 2
 }
@@ -925,6 +1062,20 @@ func (L *layouter) headerLeftWidth(cp cardPlan) float64 {
 
 // headerTexts returns the fold count ("16 ×", empty for one block) and the block range.
 func headerTexts(cp cardPlan) (string, string) {
+	if cp.numbers != nil {
+		var runs []string
+		for _, r := range facts.Runs(cp.numbers) {
+			if r[0] == r[1] {
+				runs = append(runs, strconv.Itoa(r[0]))
+			} else {
+				runs = append(runs, strconv.Itoa(r[0])+"–"+strconv.Itoa(r[1]))
+			}
+		}
+		if len(cp.numbers) == 1 {
+			return "", "block " + runs[0]
+		}
+		return strconv.Itoa(len(cp.numbers)) + " ×", "blocks " + strings.Join(runs, ", ")
+	}
 	if cp.start == cp.end {
 		return "", "block " + strconv.Itoa(cp.start)
 	}
@@ -1021,8 +1172,11 @@ func (L *layouter) card(i int, cp cardPlan, x, y, h, headH, attH float64) {
 	}
 
 	if cp.sameAs != "" {
-		if cp.shade == "" {
-			L.text(x+cardPad, y+headH-2, "same widths as "+cp.sameAs, labelSize, false, muted, ref)
+		switch {
+		case L.sameInHeader(cp):
+			L.text(tx+textWidth(rng, subSize, false)+16, ty+(headerSize-labelSize)/2, sameText(cp), labelSize, false, muted, ref)
+		case cp.shade == "":
+			L.text(x+cardPad, y+headH-2, sameText(cp), labelSize, false, muted, ref)
 		}
 		return
 	}
@@ -1081,11 +1235,19 @@ func (L *layouter) rows(i int, cp cardPlan, rs []row, x, y float64) {
 				}
 				sx += sw
 			}
-			k, inside, _ := placeLabel(r, L.level, L.d.Scale)
-			if inside {
+			switch k, where, _ := placeLabel(r, L.level, L.d.Scale, L.inner); where {
+			case labelInside:
 				L.textIn(x+labelInset, y, barH, r.label[k], labelSize, false, textOn(r.fill), ref)
-			} else {
+			case labelAfter:
 				L.textIn(x+w+labelGap, y, barH, r.label[k], labelSize, false, L.th.Text, ref)
+			case labelPerPart:
+				sx := x
+				for _, sg := range r.segs {
+					if text := segLabel(r, sg, k, L.d.Scale); text != "" {
+						L.textIn(sx+labelInset, y, barH, text, labelSize, false, textOn(sg.fill), ref)
+					}
+					sx += float64(sg.width) * L.d.Scale
+				}
 			}
 		}
 		y += h + rowGap
@@ -1177,7 +1339,7 @@ func (L *layouter) legend(y float64) float64 {
 	}
 	entries = append(entries,
 		entry{KindBand, []string{roleFill[arch.RoleNorm]}, "norm"},
-		entry{KindBar, []string{roleFill[arch.RoleTokenEmbedding]}, "embeddings, LM head"})
+		entry{KindBar, []string{roleFill[arch.RoleTokenEmbedding]}, "embeddings, LM head (not to scale)"})
 	if present["sliding"] {
 		entries = append(entries, entry{KindCard, nil, "sliding-window attention"})
 	}

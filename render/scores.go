@@ -63,16 +63,32 @@ func (s Scores) Range() (lo, hi float64, ok bool) {
 	return lo, hi, ok
 }
 
-// Shade returns block i's colour: its score's place between the model's lowest and highest score on
-// the viridis scale (the middle when all are equal); ok is false for a block without a score.
+// Shade returns block i's colour: its rank among the model's finite scores on the viridis scale, the
+// lowest dark, the highest yellow (ties share their mean rank; the middle when all are equal); ok is
+// false for a block without a score. A rank scale, not the scores' range: one outlier (block 0, or the
+// last block, whose BI is often several times the rest) would flatten every other block to one shade,
+// and the low scores are the ones a pruning decision needs told apart. The legend says so.
 func (s Scores) Shade(i int) (string, bool) {
 	if i < 0 || i >= len(s.Values) || math.IsNaN(s.Values[i]) || math.IsInf(s.Values[i], 0) {
 		return "", false
 	}
-	lo, hi, _ := s.Range()
+	v := s.Values[i]
+	below, equal, n := 0, 0, 0
+	for _, w := range s.Values {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			continue
+		}
+		n++
+		switch {
+		case w < v:
+			below++
+		case w == v:
+			equal++
+		}
+	}
 	t := 0.5
-	if hi > lo {
-		t = (s.Values[i] - lo) / (hi - lo)
+	if n > 1 && equal < n {
+		t = (float64(below) + float64(equal-1)/2) / float64(n-1)
 	}
 	return ScoreColor(t), true
 }
@@ -156,7 +172,7 @@ func (L *layouter) scoreLegend(x, y *float64, lineH float64, place func(w float6
 		return
 	}
 	const steps, stepW = 16, 5
-	lo, hi, label := "low", "high", "importance, each column on its own range"
+	lo, hi, label := "lowest", "highest", "importance rank, each column its own"
 	anyCand := false
 	for _, s := range L.scores {
 		anyCand = anyCand || len(s.Candidates) > 0
@@ -166,7 +182,7 @@ func (L *layouter) scoreLegend(x, y *float64, lineH float64, place func(w float6
 			if a, b, ok := s.Range(); ok {
 				lo, hi = FormatScore(a), FormatScore(b)
 			}
-			label = "importance: " + s.Metric
+			label = "importance: " + s.Metric + " by rank"
 		}
 	}
 	th := L.th

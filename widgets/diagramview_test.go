@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -552,5 +553,63 @@ func TestCompareImagesTolerance(t *testing.T) {
 		if msg := compareImages(tc.got, base); (msg == "") != tc.match {
 			t.Errorf("%s: compareImages = %q, want a match %v", tc.name, msg, tc.match)
 		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two colours.
+func contrast(a, b color.Color) float64 {
+	lum := func(c color.Color) float64 {
+		r, g, bl, _ := c.RGBA()
+		lin := func(v uint32) float64 {
+			f := float64(v) / 0xffff
+			if f <= 0.04045 {
+				return f / 12.92
+			}
+			return math.Pow((f+0.055)/1.055, 2.4)
+		}
+		return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(bl)
+	}
+	la, lb := lum(a), lum(b)
+	return (math.Max(la, lb) + 0.05) / (math.Min(la, lb) + 0.05)
+}
+
+// The selection is seen from the back of a lecture hall: an outline at least 3 pixels thick at 100%,
+// in a colour that stands out on the light and the dark background alike.
+func TestDiagramViewSelectionOutline(t *testing.T) {
+	for _, th := range []render.Theme{render.Light, render.Dark} {
+		t.Run(th.Name, func(t *testing.T) {
+			v := newView(t, "llama-3.2-1b")
+			v.SetOptions(render.Options{Theme: th})
+			ref := render.Ref{What: render.RefCard, Model: 0, Start: 0, End: 15}
+			v.Select(ref)
+			if c := contrast(SelectionColor, render.ParseColor(th.Background)); c < 4 {
+				t.Errorf("the outline's contrast with the %s background is %.1f:1, want at least 4:1", th.Name, c)
+			}
+			img := capture(t, v)
+			pos, size, ok := v.SelectionRect()
+			if !ok {
+				t.Fatal("nothing selected")
+			}
+			// Across the card's left edge at half its height: the run of outline-coloured pixels.
+			y := int(pos.Y + size.Height/2)
+			near := func(c color.Color) bool {
+				r, g, b, _ := c.RGBA()
+				sr, sg, sb, _ := SelectionColor.RGBA()
+				d := func(x, y uint32) bool { return max(x, y)-min(x, y) < 0x2000 }
+				return d(r, sr) && d(g, sg) && d(b, sb)
+			}
+			run, best := 0, 0
+			for x := max(0, int(pos.X)-12); x < int(pos.X)+12; x++ {
+				if near(img.At(x, y)) {
+					run++
+					best = max(best, run)
+				} else {
+					run = 0
+				}
+			}
+			if best < 3 {
+				t.Errorf("the outline is %d px thick at 100%%, want at least 3", best)
+			}
+		})
 	}
 }

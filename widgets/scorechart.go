@@ -115,7 +115,9 @@ func (c *ScoreChart) plot(size fyne.Size) (x, y, w, h float32) {
 	}
 	lineH := fyne.MeasureText("0", ts, fyne.TextStyle{}).Height
 	x, y = lab+pad, lineH+pad // the caption line on top
-	return x, y, max(1, size.Width-x), max(1, size.Height-y-lineH-markHeight-pad)
+	// A padding on the right too: the last block's number ends there, clear of the panel's edge and of
+	// a scroll bar drawn over it.
+	return x, y, max(1, size.Width-x-pad), max(1, size.Height-y-lineH-markHeight-pad)
 }
 
 // axisLabels are the top and bottom of the value axis.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/layerscope/layerscope/modelio/safefile"
 	"sync"
 )
 
@@ -60,8 +62,9 @@ func removeStalePartials(abs string) {
 			continue // a link or a file of that name is not ours
 		}
 		dir := filepath.Join(parent, e.Name())
-		data, err := os.ReadFile(filepath.Join(dir, partialMarker))
-		if err != nil || len(data) > 512 {
+		// A marker that is a FIFO or a device, not one of ours, must not hang or flood the next prune.
+		data, err := safefile.ReadFile(filepath.Join(dir, partialMarker), 512)
+		if err != nil {
 			continue
 		}
 		magic, rest, _ := strings.Cut(string(data), "\n")
