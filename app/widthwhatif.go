@@ -137,19 +137,19 @@ type widthPanel struct {
 	w       *Window
 	content *fyne.Container
 
-	method    *widget.Select
+	method    *keySelect
 	mode      *widget.RadioGroup
 	slider    *widget.Slider
 	pctLabel  *widget.Label
-	expansion *widget.Entry
-	divisor   *widget.Select
+	expansion *keyEntry
+	divisor   *keySelect
 	amount    *fyne.Container // the slider or the expansion field
 	bar       *widget.ProgressBar
 	cancelBtn *widget.Button
 	busy      *fyne.Container
 	note      *widget.Label
 	chart     *neuronChartBox
-	beside    *widget.Check // the full model drawn beside the narrowed one, on the same scale
+	beside    *keyCheck // the full model drawn beside the narrowed one, on the same scale
 
 	active  bool
 	applied bool           // a narrowed model was shown since the strip opened
@@ -165,7 +165,8 @@ type widthPanel struct {
 
 func newWidthPanel(w *Window) *widthPanel {
 	p := &widthPanel{w: w}
-	p.method = widget.NewSelect(nil, func(string) { p.rescore() })
+	// The window's keys (F5, F9, Esc, zoom) pass through the strip's fields, as through the others.
+	p.method = newKeySelect(w, nil, func(string) { p.rescore() })
 	p.slider = widget.NewSlider(1, 99)
 	p.slider.Step = 1
 	p.slider.SetValue(40)
@@ -174,14 +175,14 @@ func newWidthPanel(w *Window) *widthPanel {
 		p.pctLabel.SetText(fmt.Sprintf("%.0f%%", v))
 		p.apply()
 	}
-	p.expansion = widget.NewEntry()
+	p.expansion = newKeyEntry(w, false)
 	p.expansion.SetText("2.4")
 	p.expansion.OnChanged = func(string) { p.apply() }
 	p.amount = container.NewStack()
 	p.mode = widget.NewRadioGroup(widthModes, func(string) { p.modeChanged() })
 	p.mode.Horizontal = true
 	p.mode.Required = true
-	p.divisor = widget.NewSelect(divisorChoices, func(string) { p.apply() })
+	p.divisor = newKeySelect(w, divisorChoices, func(string) { p.apply() })
 	p.bar = widget.NewProgressBar()
 	p.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.MediaStopIcon(), p.stop)
 	p.busy = container.NewBorder(nil, nil, nil, p.cancelBtn, p.bar)
@@ -190,7 +191,7 @@ func newWidthPanel(w *Window) *widthPanel {
 	p.note.Wrapping = fyne.TextWrapWord
 	p.note.Hide()
 	p.chart = newNeuronChartBox()
-	p.beside = widget.NewCheck("Beside the full model", func(on bool) { p.setBeside(on) })
+	p.beside = newKeyCheck(w, "Beside the full model", func(on bool) { p.setBeside(on) })
 	closeBtn := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
 		p.close()
 		w.leaveWhatIf()
