@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -607,4 +609,54 @@ func TestImportanceScreens(t *testing.T) {
 	p.runs.Wait()
 	openAndWait(w, first, other)
 	shot("29-compare")
+}
+
+// At 1280×720, a 16-block model's results show without a scroll: the whole chart, and the ranked
+// table's heading and its first rows down to the last pruning candidate, with a row to spare.
+func TestImportanceResultsFit1280x720(t *testing.T) {
+	f := &fakeEngine{found: compute.Found{Device: "pure Go", Cores: 16}, result: fakeResult(16)}
+	w, p := importanceWindow(t, f)
+	w.win.Resize(fyne.NewSize(1280, 720))
+	openAndWait(w, modelWithTokenizer(t, "Llama-tiny", 16))
+	p.start()
+	p.runs.Wait()
+	if p.scroll.Offset.Y != 0 {
+		t.Fatalf("the panel starts scrolled by %v", p.scroll.Offset.Y)
+	}
+	_, top, _, bottom := box(p.scroll)
+	visible := func(what string, o fyne.CanvasObject) {
+		t.Helper()
+		_, y0, _, y1 := box(o)
+		if !o.Visible() || y0 < top-0.5 || y1 > bottom+0.5 {
+			t.Errorf("%s spans y %.0f–%.0f, outside the panel's view %.0f–%.0f", what, y0, y1, top, bottom)
+		}
+	}
+	visible("the chart", p.results.chart)
+	rows := p.results.table.Objects
+	marked := p.results.marked()
+	if len(marked) == 0 || len(rows) < 17 {
+		t.Fatalf("%d candidates, %d table rows", len(marked), len(rows))
+	}
+	// The rows after the header, lowest score first: the last candidate's row and the one below it.
+	last := 0
+	for i, b := range rankOrder(p) {
+		if slices.Contains(marked, b) {
+			last = i
+		}
+	}
+	visible("the table's header", rows[0])
+	for i := 0; i <= last+1; i++ {
+		visible(fmt.Sprintf("rank %d's row", i+1), rows[1+i])
+	}
+}
+
+// rankOrder is the blocks of the ranked table, lowest score first.
+func rankOrder(p *importancePanel) []int {
+	s, _ := p.w.displayScores(p.results.r, p)
+	order := make([]int, len(s.Values))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return s.Values[order[a]] < s.Values[order[b]] })
+	return order
 }

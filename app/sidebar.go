@@ -24,22 +24,22 @@ type selectionPanel struct {
 	box     *fyne.Container
 	title   *widget.Label
 	lines   *widget.Label
-	tensors *widget.Label
+	tensors *readOnlyText
 	// numbers are the block numbers the stack shows for the model described (a what-if keeps the full
 	// model's), nil for 0, 1, ….
 	numbers []int
 }
 
-func newSelectionPanel() *selectionPanel {
+func newSelectionPanel(w *Window) *selectionPanel {
 	p := &selectionPanel{
 		title:   widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		lines:   widget.NewLabel(""),
-		tensors: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
+		// Read-only text rather than a selectable Label: Tab or a click gives it the focus, and it
+		// hands the window's keys on (see keys.go).
+		tensors: newReadOnlyText(w, fyne.TextWrapBreak),
 	}
 	p.title.Wrapping = fyne.TextWrapBreak
 	p.lines.Wrapping = fyne.TextWrapWord
-	p.tensors.Wrapping = fyne.TextWrapBreak
-	p.tensors.Selectable = true
 	// Tight rows: the panel shares the side with the tabs, and a part's description should fit unscrolled.
 	p.box = container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()), heading("Selection"), p.title, p.lines, p.tensors)
 	p.content = container.NewVScroll(p.box)

@@ -16,37 +16,31 @@ import (
 type treePanel struct {
 	w       *Window
 	content fyne.CanvasObject
-	// text is a selectable monospace Label rather than a read-only Entry: Fyne has no read-only Entry,
-	// and a disabled one greys its text out, which a projector washes out entirely. A selectable Label
-	// keeps full contrast and still copies a selection with Ctrl+C.
-	text   *widget.Label
+	// text is read-only monospace text in full contrast (a disabled Entry greys it, which a projector
+	// washes out), selectable and copied with Ctrl+C; unlike a selectable Label it hands the window's
+	// keys on when it has the focus (keys.go).
+	text   *readOnlyText
 	scroll *container.Scroll
-	which  *widget.RadioGroup
+	which  *switchButtons
 	model  *modelio.Model
 	base   bool
 }
 
 func newTreePanel(w *Window) *treePanel {
 	p := &treePanel{w: w}
-	p.text = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-	p.text.Selectable = true
+	p.text = newReadOnlyText(w, fyne.TextWrapOff)
 	p.scroll = container.NewScroll(p.text)
 	// The switch names the kinds, not the classes: "Qwen3MoeForCausalLM" beside "Qwen3MoeModel" would
 	// make the panel too wide, and the tree's first line names the class anyway.
-	p.which = widget.NewRadioGroup([]string{optCausal, optBase}, func(s string) {
+	p.which = newSwitchButtons(w, []string{optCausal, optBase}, func(s string) {
 		if p.model == nil || s == "" {
 			return
 		}
 		p.setBase(s == optBase)
-		if c := w.win.Canvas(); c != nil {
-			c.Unfocus() // give the arrow keys back to the stack
-		}
 	})
-	p.which.Horizontal = true
-	p.which.Required = true
-	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), p.copy)
+	copyBtn := newKeyButton(w, "Copy", theme.ContentCopyIcon(), p.copy)
 	p.content = container.NewBorder(
-		container.NewVBox(container.NewHBox(p.which, layout.NewSpacer(), copyBtn), widget.NewSeparator()),
+		container.NewVBox(container.NewHBox(p.which.content, layout.NewSpacer(), copyBtn), widget.NewSeparator()),
 		nil, nil, nil, p.scroll)
 	return p
 }
