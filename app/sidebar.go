@@ -32,8 +32,8 @@ type selectionPanel struct {
 
 func newSelectionPanel(w *Window) *selectionPanel {
 	p := &selectionPanel{
-		title:   widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		lines:   widget.NewLabel(""),
+		title: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		lines: widget.NewLabel(""),
 		// Read-only text rather than a selectable Label: Tab or a click gives it the focus, and it
 		// hands the window's keys on (see keys.go).
 		tensors: newReadOnlyText(w, fyne.TextWrapBreak),
