@@ -198,7 +198,7 @@ func TestImportanceRunDone(t *testing.T) {
 	if rows := len(p.results.table.Objects); rows != 5 {
 		t.Errorf("the table has %d rows, want a header and 4 blocks", rows)
 	}
-	if !strings.Contains(p.results.summary.Text, "8 samples × 128 tokens") {
+	if !strings.Contains(p.results.summary.Text, "8 × 128 tokens") {
 		t.Errorf("summary %q", p.results.summary.Text)
 	}
 
