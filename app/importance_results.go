@@ -396,15 +396,39 @@ func (x *importanceResults) tick(b int, on bool) {
 	x.p.displayChanged()
 }
 
-// selectBlock selects a block's card on the stack when its bar is tapped in the chart.
+// selectBlock selects a block's card on the stack when its bar is tapped in the chart. During a
+// what-if the chart is the full model's: block b is the pruned stack's card numbered b, if it stayed.
 func (x *importanceResults) selectBlock(b int) {
 	w := x.p.w
 	for i, m := range w.models {
 		if m == x.model {
-			w.view.Select(render.Ref{What: render.RefCard, Model: i, Start: b, End: b})
+			w.selectCard(i, b)
+			return
+		}
+		if wi := w.whatIf; wi != nil && m == wi.pruned && wi.orig == x.model {
+			if k := slices.Index(w.blockNumbers(m), b); k >= 0 {
+				w.selectCard(i, k)
+			} else {
+				w.status.SetText(fmt.Sprintf("Block %d is removed in this what-if: Back to full model shows it.", b))
+			}
 			return
 		}
 	}
+}
+
+// selectCard selects block b's card of model i on the stack: its own, or the folded card that holds it
+// (a what-if's blocks are unshaded, and identical ones fold).
+func (w *Window) selectCard(i, b int) {
+	ref := render.Ref{What: render.RefCard, Model: i, Start: b, End: b}
+	if d := w.view.Diagram(); d != nil {
+		for _, it := range d.Items {
+			if r := it.Ref; r.What == render.RefCard && r.Model == i && r.Start <= b && b <= r.End {
+				ref = r
+				break
+			}
+		}
+	}
+	w.view.Select(ref)
 }
 
 // applyScores shades every model that has scores on the stack, each with its own.

@@ -660,3 +660,48 @@ func rankOrder(p *importancePanel) []int {
 	sort.SliceStable(order, func(a, b int) bool { return s.Values[order[a]] < s.Values[order[b]] })
 	return order
 }
+
+// After Remove marked blocks the selection and the chart keep the full model's numbers; the module
+// tree prints the saved copy (layers 0…n−1) and says above it which blocks are gone.
+func TestWhatIfNumbersInTreeSelectionAndChart(t *testing.T) {
+	f := &fakeEngine{result: fakeResult(6)}
+	w, p := importanceWindow(t, f)
+	openAndWait(w, modelWithTokenizer(t, "tiny", 6))
+	p.start()
+	p.runs.Wait()
+	p.results.tick(3, true) // blocks 1 and 3
+	p.results.remove.OnTapped()
+	if w.whatIf == nil || !slices.Equal(w.whatIf.remove, []int{1, 3}) {
+		t.Fatalf("what-if %+v", w.whatIf)
+	}
+	// The tree: the saved copy's numbers, and which blocks went.
+	if !strings.Contains(w.tree.text.Text, "(0-3): 4 x LlamaDecoderLayer") {
+		t.Errorf("the tree is not the saved copy's:\n%s", w.tree.text.Text)
+	}
+	if got := w.tree.renumbered.Text; !w.tree.renumbered.Visible() || !strings.Contains(got, "renumbered 0–3") || !strings.Contains(got, "blocks 1, 3") {
+		t.Errorf("above the tree: %q (shown %v)", got, w.tree.renumbered.Visible())
+	}
+	// The selection: block 4 of the full model is the copy's layer 2.
+	w.selected(render.Ref{What: render.RefPart, Model: 0, Start: 2, End: 2, Path: "model.layers.2.self_attn.q_proj"}, nil)
+	if got := w.selection.lines.Text; !strings.Contains(got, "block 4\n") || !strings.Contains(got, "block 4 is its layer 2") {
+		t.Errorf("the selection of the copy's layer 2 says:\n%s", got)
+	}
+	// The chart is the full model's: its bar for block 4 selects the card that holds block 4.
+	w.view.Select(render.Ref{})
+	p.results.selectBlock(4)
+	if ref, ok := w.view.Selected(); !ok || ref.Start > 2 || ref.End < 2 {
+		t.Errorf("the chart's block 4 selected %+v (%v), want the card of the copy's block 2", ref, ok)
+	}
+	p.results.selectBlock(3)
+	if !strings.Contains(w.status.Text, "Block 3 is removed") {
+		t.Errorf("the chart's removed block 3: status %q", w.status.Text)
+	}
+	if got := p.results.chart.Scores().Values; len(got) != 6 {
+		t.Errorf("the chart shows %d blocks, want the full model's 6", len(got))
+	}
+	// Back: the tree says nothing more.
+	w.leaveWhatIf()
+	if w.tree.renumbered.Visible() {
+		t.Error("the renumbering note stays after Back to full model")
+	}
+}

@@ -61,8 +61,16 @@ func (p *selectionPanel) show(m *modelio.Model, ref render.Ref, it *render.Item)
 	if shown := numberedRange(ref, p.numbers); shown != "" {
 		plain := blockRange(ref)
 		title = strings.Replace(title, plain, shown, 1)
+		names := fmt.Sprintf("the names are block %d's", ref.Start)
 		for k := range lines {
 			lines[k] = strings.Replace(lines[k], plain, shown, 1)
+			lines[k] = strings.Replace(lines[k], names, fmt.Sprintf("the names are block %d's", p.numbers[ref.Start]), 1)
+		}
+		// A part's path and tensors are named as the saved copy names them, its layers renumbered
+		// (as transformers would print it): say so where the numbers part.
+		if ref.What == render.RefPart && p.numbers[ref.Start] != ref.Start {
+			lines = append(lines, fmt.Sprintf("named as in the saved copy, whose layers are renumbered 0–%d: block %d is its layer %d",
+				len(p.numbers)-1, p.numbers[ref.Start], ref.Start))
 		}
 	}
 	if title == "" && it != nil {

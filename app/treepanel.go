@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
@@ -22,6 +24,9 @@ type treePanel struct {
 	text   *readOnlyText
 	scroll *container.Scroll
 	which  *switchButtons
+	// renumbered says, above a what-if's tree, which blocks of the full model are gone: the tree is
+	// the saved copy's, whose layers transformers numbers 0…n−1, unlike the stack.
+	renumbered *widget.Label
 	model  *modelio.Model
 	base   bool
 }
@@ -38,9 +43,13 @@ func newTreePanel(w *Window) *treePanel {
 		}
 		p.setBase(s == optBase)
 	})
+	p.renumbered = widget.NewLabel("")
+	p.renumbered.Wrapping = fyne.TextWrapWord
+	p.renumbered.Importance = widget.WarningImportance
+	p.renumbered.Hide()
 	copyBtn := newKeyButton(w, "Copy", theme.ContentCopyIcon(), p.copy)
 	p.content = container.NewBorder(
-		container.NewVBox(container.NewHBox(p.which.content, layout.NewSpacer(), copyBtn), widget.NewSeparator()),
+		container.NewVBox(container.NewHBox(p.which.content, layout.NewSpacer(), copyBtn), p.renumbered, widget.NewSeparator()),
 		nil, nil, nil, p.scroll)
 	return p
 }
@@ -54,6 +63,12 @@ const (
 // show prints m's tree, keeping the base/causal-LM choice.
 func (p *treePanel) show(m *modelio.Model) {
 	p.model = m
+	p.renumbered.Hide()
+	if wi := p.w.whatIf; wi != nil && m == wi.pruned && m != nil {
+		p.renumbered.SetText(fmt.Sprintf("Layers renumbered 0–%d, as transformers prints the saved copy: %s of %s removed.",
+			len(m.Arch.Blocks)-1, modelio.BlocksPhrase(wi.remove), wi.orig.Name))
+		p.renumbered.Show()
+	}
 	if m == nil {
 		p.which.Disable()
 		p.text.SetText("")
