@@ -27,8 +27,8 @@ type treePanel struct {
 	// renumbered says, above a what-if's tree, which blocks of the full model are gone: the tree is
 	// the saved copy's, whose layers transformers numbers 0…n−1, unlike the stack.
 	renumbered *widget.Label
-	model  *modelio.Model
-	base   bool
+	model      *modelio.Model
+	base       bool
 }
 
 func newTreePanel(w *Window) *treePanel {
