@@ -189,7 +189,10 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 		p.progressBox,
 		p.message,
 	)
-	p.scroll = container.NewVScroll(container.NewVBox(top, p.results.content, p.settings.content))
+	// A margin on the right keeps Cancel's label and the table's last column clear of the scroll bar.
+	margin := theme.Size(theme.SizeNameScrollBarSmall) + theme.Padding()
+	p.scroll = container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, margin),
+		container.NewVBox(top, p.results.content, p.settings.content)))
 	p.content = p.scroll
 	p.sourceChanged()
 	p.span.Hide()
