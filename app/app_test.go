@@ -631,8 +631,12 @@ func overlayWidgets(w *Window) (entries []*widget.Entry, buttons map[string]*wid
 		switch v := o.(type) {
 		case *widget.Entry:
 			entries = append(entries, v)
+		case *keyEntry:
+			entries = append(entries, &v.Entry)
 		case *widget.Button:
 			buttons[v.Text] = v
+		case *keyButton:
+			buttons[v.Text] = &v.Button
 		}
 	}
 	return entries, buttons

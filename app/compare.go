@@ -146,8 +146,8 @@ func (r diffRow) same() bool {
 // show lists the models and their differences.
 func (p *comparePanel) show(models []*modelio.Model) {
 	p.box.RemoveAll()
-	var add *widget.Button
-	add = widget.NewButtonWithIcon("Add to comparison", theme.ContentAddIcon(), func() { p.w.popUpAddMenu(add) })
+	var add *keyButton
+	add = newKeyButton(p.w, "Add to comparison", theme.ContentAddIcon(), func() { p.w.popUpAddMenu(add) })
 	if len(models) >= maxCompare {
 		add.Disable()
 	}
@@ -181,7 +181,7 @@ func (p *comparePanel) show(models []*modelio.Model) {
 	p.box.Add(section("Models"))
 	for i, m := range models {
 		i := i
-		rm := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { p.w.removeModel(i) })
+		rm := newKeyButton(p.w, "", theme.CancelIcon(), func() { p.w.removeModel(i) })
 		rm.Importance = widget.LowImportance
 		name := widget.NewLabel(strconv.Itoa(i+1) + "   " + m.Name)
 		name.Truncation = fyne.TextTruncateEllipsis

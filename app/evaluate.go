@@ -43,8 +43,8 @@ func (e realEngine) Evaluate(ctx context.Context, j job, prune *compute.Pruning,
 type evaluatePanel struct {
 	p         *importancePanel
 	content   *fyne.Container
-	button    *widget.Button
-	cancelBtn *widget.Button
+	button    *keyButton
+	cancelBtn *keyButton
 	bar       *widget.ProgressBar
 	busy      *fyne.Container
 	result    *widget.Label
@@ -63,8 +63,8 @@ type evaluatePanel struct {
 
 func newEvaluatePanel(p *importancePanel) *evaluatePanel {
 	e := &evaluatePanel{p: p, full: map[string]*compute.Evaluation{}}
-	e.button = widget.NewButtonWithIcon("Evaluate perplexity", theme.MediaPlayIcon(), e.start)
-	e.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.MediaStopIcon(), e.stop)
+	e.button = newKeyButton(p.w, "Evaluate perplexity", theme.MediaPlayIcon(), e.start)
+	e.cancelBtn = newKeyButton(p.w, "Cancel", theme.MediaStopIcon(), e.stop)
 	e.cancelBtn.Disable()
 	e.bar = widget.NewProgressBar()
 	e.busy = container.NewVBox(e.bar)
@@ -72,7 +72,7 @@ func newEvaluatePanel(p *importancePanel) *evaluatePanel {
 	e.result = widget.NewLabel("Perplexity on the calibration text: press Evaluate. During a what-if the pruned model's " +
 		"is computed beside it, without writing anything.")
 	e.result.Wrapping = fyne.TextWrapWord
-	width := widget.NewButtonWithIcon("What if: narrow the MLPs…", theme.ContentCutIcon(), func() { p.w.openWidthWhatIf() })
+	width := newKeyButton(p.w, "What if: narrow the MLPs…", theme.ContentCutIcon(), func() { p.w.openWidthWhatIf() })
 	e.content = container.NewVBox(widget.NewSeparator(), container.NewGridWithColumns(2, e.button, e.cancelBtn), e.busy, e.result, width)
 	return e
 }

@@ -13,7 +13,7 @@ import (
 // openHubDialog is File > Open from Hub…: a model id (meta-llama/Llama-3.2-1B, with @revision if
 // wanted) or its page's URL. Only config.json and the tensor headers are fetched.
 func (w *Window) openHubDialog() {
-	entry := widget.NewEntry()
+	entry := newKeyEntry(w, false)
 	entry.SetPlaceHolder("meta-llama/Llama-3.2-1B")
 	items := []*widget.FormItem{widget.NewFormItem("Model", entry)}
 	items[0].HintText = "An id (ORG/NAME, or ORG/NAME@revision) or a huggingface.co URL; the weights are not downloaded."

@@ -73,10 +73,9 @@ type importancePanel struct {
 	pasted     *keyEntry
 	samples    *keyEntry
 	seqLen     *keyEntry
-	runBtn     *widget.Button
-	cancelBtn  *widget.Button
-	settings   *widget.AccordionItem
-	accordion  *widget.Accordion
+	runBtn     *keyButton
+	cancelBtn  *keyButton
+	settings   *fold
 
 	// While it runs.
 	progressBox *fyne.Container
@@ -128,7 +127,7 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 
 	p.fileLabel = widget.NewLabel("No file chosen")
 	p.fileLabel.Truncation = fyne.TextTruncateEllipsis
-	choose := widget.NewButtonWithIcon("Choose…", theme.FileIcon(), p.chooseFile)
+	choose := newKeyButton(w, "Choose…", theme.FileIcon(), p.chooseFile)
 	p.fileRow = container.NewBorder(nil, nil, nil, choose, p.fileLabel)
 	p.pasted = newKeyEntry(w, true)
 	p.pasted.SetPlaceHolder("Paste ordinary prose here: a few pages, enough for samples × tokens.")
@@ -141,9 +140,9 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 	p.samples = numberEntry(w, calibration.DefaultSamples)
 	p.seqLen = numberEntry(w, calibration.DefaultSeqLen)
 
-	p.runBtn = widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), p.start)
+	p.runBtn = newKeyButton(w, "Run", theme.MediaPlayIcon(), p.start)
 	p.runBtn.Importance = widget.HighImportance
-	p.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.MediaStopIcon(), p.stop)
+	p.cancelBtn = newKeyButton(w, "Cancel", theme.MediaStopIcon(), p.stop)
 	p.cancelBtn.Disable()
 
 	p.bar = widget.NewProgressBar()
@@ -163,7 +162,9 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 
 	// The metric and Run on top, where a lecturer finds them without scrolling, the results (chart and
 	// ranked table) right below them, and the settings that rarely change last, folded away under a
-	// title that sums them up: on a 1280×720 projector the results show without scrolling past them.
+	// title that sums them up. On a 1280×720 projector the chart and the ranked table's first rows, the
+	// pruning candidates, show without a scroll (TestImportanceResultsFit1280x720): the model and the
+	// device share a line, and the metric, Run and Cancel another.
 	form := container.New(layout.NewFormLayout(),
 		key("Run on"), p.backend,
 		key("Precision"), p.dtype,
@@ -171,8 +172,11 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 		key("Samples"), container.NewGridWithColumns(2, p.samples,
 			container.NewBorder(nil, nil, key("tokens"), nil, p.seqLen)),
 	)
-	p.settings = widget.NewAccordionItem("", container.NewVBox(p.deviceNote, form, p.fileRow, p.pasted))
-	p.accordion = widget.NewAccordion(p.settings)
+	p.settings = newFold(w, container.NewVBox(p.deviceNote, form, p.fileRow, p.pasted), func() {
+		if p.scroll != nil {
+			p.scroll.Content.Refresh()
+		}
+	})
 	for _, sel := range []*keySelect{p.backend, p.dtype} {
 		sel.OnChanged = func(string) { p.settingsChanged() }
 	}
@@ -180,14 +184,17 @@ func newImportancePanel(w *Window, eng engine) *importancePanel {
 		e.OnChanged = func(string) { p.settingsChanged() }
 	}
 	top := container.NewVBox(
-		p.target,
-		container.NewBorder(nil, nil, widget.NewIcon(theme.ComputerIcon()), nil, p.device),
-		container.New(layout.NewFormLayout(), key("Metric"), container.NewBorder(nil, nil, nil, p.span, p.metric)),
-		container.NewGridWithColumns(2, p.runBtn, p.cancelBtn),
+		container.NewGridWithColumns(2, p.target,
+			container.NewBorder(nil, nil, widget.NewIcon(theme.ComputerIcon()), nil, p.device)),
+		container.NewBorder(nil, nil, key("Metric"), container.NewHBox(p.runBtn, p.cancelBtn),
+			container.NewBorder(nil, nil, nil, p.span, p.metric)),
 		p.progressBox,
 		p.message,
 	)
-	p.scroll = container.NewVScroll(container.NewVBox(top, p.results.content, p.accordion, p.eval.content))
+	// A margin on the right keeps Cancel's label and the table's last column clear of the scroll bar.
+	margin := theme.Size(theme.SizeNameScrollBarSmall) + theme.Padding()
+	p.scroll = container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, margin),
+		container.NewVBox(top, p.results.content, p.settings.content, p.eval.content)))
 	p.content = p.scroll
 	p.sourceChanged()
 	p.span.Hide()
@@ -216,7 +223,7 @@ func (p *importancePanel) settingsChanged() {
 	}
 	parts = append(parts, text, shape)
 	p.settings.Title = "Settings: " + strings.Join(parts, ", ")
-	p.accordion.Refresh()
+	p.settings.Refresh()
 	// A failure goes once its cause is fixed: with the settings changed, what they still get wrong
 	// takes its place, or nothing does.
 	if p.state == stateFailed && p.results != nil {

@@ -138,12 +138,12 @@ type importanceResults struct {
 	protect    *keyCheck
 	noAdjacent *keyCheck
 	byHand     *widget.Label
-	reset      *widget.Button
+	reset      *keyButton
 	table      *fyne.Container
-	remove     *widget.Button
-	save       *widget.Button
-	csv        *widget.Button
-	json       *widget.Button
+	remove     *keyButton
+	save       *keyButton
+	csv        *keyButton
+	json       *keyButton
 	countRow   *fyne.Container
 
 	model  *modelio.Model
@@ -155,6 +155,7 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 	x := &importanceResults{p: p}
 	x.summary = widget.NewLabel("")
 	x.summary.Wrapping = fyne.TextWrapWord
+	x.summary.SizeName = theme.SizeNameCaptionText // how it ran: read once, not from the back row
 	x.missing = widget.NewLabel("")
 	x.missing.Wrapping = fyne.TextWrapWord
 	x.chart = widgets.NewScoreChart()
@@ -164,7 +165,7 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 	x.protect.Checked = true
 	x.noAdjacent = newKeyCheck(p.w, "No two adjacent", func(bool) { x.ruleChanged() })
 	x.byHand = widget.NewLabel("Marked by hand in the table.")
-	x.reset = widget.NewButton("Reset", func() {
+	x.reset = newKeyButton(p.w, "Reset", nil, func() {
 		if x.r != nil {
 			x.r.marked = nil
 			p.displayChanged()
@@ -172,16 +173,16 @@ func newImportanceResults(p *importancePanel) *importanceResults {
 	})
 	x.reset.Importance = widget.LowImportance
 	x.table = container.New(layout.NewCustomPaddedVBoxLayout(0))
-	x.remove = widget.NewButtonWithIcon("Remove marked blocks", theme.ContentCutIcon(), func() { p.w.showWhatIf(x.model, x.marked()) })
+	x.remove = newKeyButton(p.w, "Remove marked blocks", theme.ContentCutIcon(), func() { p.w.showWhatIf(x.model, x.marked()) })
 	x.remove.Importance = widget.HighImportance
-	x.save = widget.NewButtonWithIcon("Save pruned copy…", theme.DocumentSaveIcon(), func() { p.w.savePrunedDialog(x.model, x.marked()) })
-	x.csv = widget.NewButtonWithIcon("CSV…", theme.DownloadIcon(), func() { p.export("csv") })
-	x.json = widget.NewButtonWithIcon("JSON…", theme.DownloadIcon(), func() { p.export("json") })
+	x.save = newKeyButton(p.w, "Save pruned copy…", theme.DocumentSaveIcon(), func() { p.w.savePrunedDialog(x.model, x.marked()) })
+	x.csv = newKeyButton(p.w, "CSV…", theme.DownloadIcon(), func() { p.export("csv") })
+	x.json = newKeyButton(p.w, "JSON…", theme.DownloadIcon(), func() { p.export("json") })
 	x.countRow = container.NewHBox(key("Mark the"), x.count, key("lowest"))
 	// The chart and the ranked table first, where a 1280×720 screen shows them without a scroll; the
 	// rule that marks the candidates and what to do with them below.
 	x.content = container.NewVBox(
-		section("Results"),
+		widget.NewSeparator(),
 		x.summary,
 		x.missing,
 		x.chart,
@@ -315,14 +316,14 @@ func (x *importanceResults) show(m *modelio.Model, r *modelResult) {
 	x.content.Show()
 }
 
-// summaryLine says how the scores were computed: "CPU pure Go (2 cores) · fp32 · 8 × 128 tokens ·
-// 4.2 s · NLL 3.21".
+// summaryLine says how the scores were computed, short enough for one line of the side panel at
+// 1280×720: "16 blocks · CPU, pure Go (2 cores) · fp32 · 8 × 128 tokens · 4.2 s · NLL 3.210".
 func summaryLine(r *compute.Result) string {
 	dev := r.Device
 	if r.Backend == "go" {
 		dev = "CPU, " + dev
 	}
-	return fmt.Sprintf("%d blocks on %s in %s · %d samples × %d tokens · %s · NLL %.3f",
+	return fmt.Sprintf("%d blocks · %s · %s · %d × %d tokens · %s · NLL %.3f",
 		r.Blocks, dev, r.DType, r.Samples, r.SeqLen, humanDuration(r.Elapsed.Round(100*time.Millisecond)), r.NLL)
 }
 
@@ -395,15 +396,39 @@ func (x *importanceResults) tick(b int, on bool) {
 	x.p.displayChanged()
 }
 
-// selectBlock selects a block's card on the stack when its bar is tapped in the chart.
+// selectBlock selects a block's card on the stack when its bar is tapped in the chart. During a
+// what-if the chart is the full model's: block b is the pruned stack's card numbered b, if it stayed.
 func (x *importanceResults) selectBlock(b int) {
 	w := x.p.w
 	for i, m := range w.models {
 		if m == x.model {
-			w.view.Select(render.Ref{What: render.RefCard, Model: i, Start: b, End: b})
+			w.selectCard(i, b)
+			return
+		}
+		if wi := w.whatIf; wi != nil && m == wi.pruned && wi.orig == x.model {
+			if k := slices.Index(w.blockNumbers(m), b); k >= 0 {
+				w.selectCard(i, k)
+			} else {
+				w.status.SetText(fmt.Sprintf("Block %d is removed in this what-if: Back to full model shows it.", b))
+			}
 			return
 		}
 	}
+}
+
+// selectCard selects block b's card of model i on the stack: its own, or the folded card that holds it
+// (a what-if's blocks are unshaded, and identical ones fold).
+func (w *Window) selectCard(i, b int) {
+	ref := render.Ref{What: render.RefCard, Model: i, Start: b, End: b}
+	if d := w.view.Diagram(); d != nil {
+		for _, it := range d.Items {
+			if r := it.Ref; r.What == render.RefCard && r.Model == i && r.Start <= b && b <= r.End {
+				ref = r
+				break
+			}
+		}
+	}
+	w.view.Select(ref)
 }
 
 // applyScores shades every model that has scores on the stack, each with its own.

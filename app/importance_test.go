@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -196,7 +198,7 @@ func TestImportanceRunDone(t *testing.T) {
 	if rows := len(p.results.table.Objects); rows != 5 {
 		t.Errorf("the table has %d rows, want a header and 4 blocks", rows)
 	}
-	if !strings.Contains(p.results.summary.Text, "8 samples × 128 tokens") {
+	if !strings.Contains(p.results.summary.Text, "8 × 128 tokens") {
 		t.Errorf("summary %q", p.results.summary.Text)
 	}
 
@@ -607,4 +609,99 @@ func TestImportanceScreens(t *testing.T) {
 	p.runs.Wait()
 	openAndWait(w, first, other)
 	shot("29-compare")
+}
+
+// At 1280×720, a 16-block model's results show without a scroll: the whole chart, and the ranked
+// table's heading and its first rows down to the last pruning candidate, with a row to spare.
+func TestImportanceResultsFit1280x720(t *testing.T) {
+	f := &fakeEngine{found: compute.Found{Device: "pure Go", Cores: 16}, result: fakeResult(16)}
+	w, p := importanceWindow(t, f)
+	w.win.Resize(fyne.NewSize(1280, 720))
+	openAndWait(w, modelWithTokenizer(t, "Llama-tiny", 16))
+	p.start()
+	p.runs.Wait()
+	if p.scroll.Offset.Y != 0 {
+		t.Fatalf("the panel starts scrolled by %v", p.scroll.Offset.Y)
+	}
+	_, top, _, bottom := box(p.scroll)
+	visible := func(what string, o fyne.CanvasObject) {
+		t.Helper()
+		_, y0, _, y1 := box(o)
+		if !o.Visible() || y0 < top-0.5 || y1 > bottom+0.5 {
+			t.Errorf("%s spans y %.0f–%.0f, outside the panel's view %.0f–%.0f", what, y0, y1, top, bottom)
+		}
+	}
+	visible("the chart", p.results.chart)
+	rows := p.results.table.Objects
+	marked := p.results.marked()
+	if len(marked) == 0 || len(rows) < 17 {
+		t.Fatalf("%d candidates, %d table rows", len(marked), len(rows))
+	}
+	// The rows after the header, lowest score first: the last candidate's row and the one below it.
+	last := 0
+	for i, b := range rankOrder(p) {
+		if slices.Contains(marked, b) {
+			last = i
+		}
+	}
+	visible("the table's header", rows[0])
+	for i := 0; i <= last+1; i++ {
+		visible(fmt.Sprintf("rank %d's row", i+1), rows[1+i])
+	}
+}
+
+// rankOrder is the blocks of the ranked table, lowest score first.
+func rankOrder(p *importancePanel) []int {
+	s, _ := p.w.displayScores(p.results.r, p)
+	order := make([]int, len(s.Values))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return s.Values[order[a]] < s.Values[order[b]] })
+	return order
+}
+
+// After Remove marked blocks the selection and the chart keep the full model's numbers; the module
+// tree prints the saved copy (layers 0…n−1) and says above it which blocks are gone.
+func TestWhatIfNumbersInTreeSelectionAndChart(t *testing.T) {
+	f := &fakeEngine{result: fakeResult(6)}
+	w, p := importanceWindow(t, f)
+	openAndWait(w, modelWithTokenizer(t, "tiny", 6))
+	p.start()
+	p.runs.Wait()
+	p.results.tick(3, true) // blocks 1 and 3
+	p.results.remove.OnTapped()
+	if w.whatIf == nil || !slices.Equal(w.whatIf.remove, []int{1, 3}) {
+		t.Fatalf("what-if %+v", w.whatIf)
+	}
+	// The tree: the saved copy's numbers, and which blocks went.
+	if !strings.Contains(w.tree.text.Text, "(0-3): 4 x LlamaDecoderLayer") {
+		t.Errorf("the tree is not the saved copy's:\n%s", w.tree.text.Text)
+	}
+	if got := w.tree.renumbered.Text; !w.tree.renumbered.Visible() || !strings.Contains(got, "renumbered 0–3") || !strings.Contains(got, "blocks 1, 3") {
+		t.Errorf("above the tree: %q (shown %v)", got, w.tree.renumbered.Visible())
+	}
+	// The selection: block 4 of the full model is the copy's layer 2.
+	w.selected(render.Ref{What: render.RefPart, Model: 0, Start: 2, End: 2, Path: "model.layers.2.self_attn.q_proj"}, nil)
+	if got := w.selection.lines.Text; !strings.Contains(got, "block 4\n") || !strings.Contains(got, "block 4 is its layer 2") {
+		t.Errorf("the selection of the copy's layer 2 says:\n%s", got)
+	}
+	// The chart is the full model's: its bar for block 4 selects the card that holds block 4.
+	w.view.Select(render.Ref{})
+	p.results.selectBlock(4)
+	if ref, ok := w.view.Selected(); !ok || ref.Start > 2 || ref.End < 2 {
+		t.Errorf("the chart's block 4 selected %+v (%v), want the card of the copy's block 2", ref, ok)
+	}
+	p.results.selectBlock(3)
+	if !strings.Contains(w.status.Text, "Block 3 is removed") {
+		t.Errorf("the chart's removed block 3: status %q", w.status.Text)
+	}
+	if got := p.results.chart.Scores().Values; len(got) != 6 {
+		t.Errorf("the chart shows %d blocks, want the full model's 6", len(got))
+	}
+	// Back: the tree says nothing more.
+	w.leaveWhatIf()
+	if w.tree.renumbered.Visible() {
+		t.Error("the renumbering note stays after Back to full model")
+	}
 }

@@ -204,7 +204,7 @@ func (w *Window) addMenu() *fyne.Menu {
 }
 
 // popUpAddMenu opens addMenu below the button that asked for it.
-func (w *Window) popUpAddMenu(b *widget.Button) {
+func (w *Window) popUpAddMenu(b fyne.CanvasObject) {
 	if len(w.models) >= maxCompare {
 		w.banner.show("Layerscope compares up to five models side by side: remove one first (Compare > Remove).")
 		return

@@ -123,7 +123,7 @@ func TestKeysWorkWhateverHasTheFocus(t *testing.T) {
 	if tick == nil {
 		t.Fatal("no tick box in the ranked table")
 	}
-	p.accordion.Open(0) // the settings, with the entries
+	p.settings.Open() // the settings, with the entries
 	p.source.SetSelectedIndex(int(textPasted))
 	focus := map[string]fyne.Focusable{
 		"ranked table's tick box": tick,

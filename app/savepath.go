@@ -35,9 +35,9 @@ func (w *Window) askSavePath(title, name, ext string, save func(path string)) {
 	}
 	where := widget.NewLabel(dir)
 	where.Truncation = fyne.TextTruncateEllipsis
-	entry := widget.NewEntry()
+	entry := newKeyEntry(w, false)
 	entry.SetText(name)
-	choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), nil)
+	choose := newKeyButton(w, "Choose…", theme.FolderOpenIcon(), nil)
 	choose.OnTapped = func() {
 		d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 			if err == nil && u != nil {

@@ -92,4 +92,6 @@ func TestScreens(t *testing.T) {
 	_, buttons := overlayWidgets(w)
 	test.Tap(buttons["Show"])
 	shot("16-whatif")
+	w.tabs.SelectIndex(1)
+	shot("17-whatif-tree")
 }

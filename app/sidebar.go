@@ -24,22 +24,22 @@ type selectionPanel struct {
 	box     *fyne.Container
 	title   *widget.Label
 	lines   *widget.Label
-	tensors *widget.Label
+	tensors *readOnlyText
 	// numbers are the block numbers the stack shows for the model described (a what-if keeps the full
 	// model's), nil for 0, 1, ….
 	numbers []int
 }
 
-func newSelectionPanel() *selectionPanel {
+func newSelectionPanel(w *Window) *selectionPanel {
 	p := &selectionPanel{
-		title:   widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		lines:   widget.NewLabel(""),
-		tensors: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}),
+		title: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		lines: widget.NewLabel(""),
+		// Read-only text rather than a selectable Label: Tab or a click gives it the focus, and it
+		// hands the window's keys on (see keys.go).
+		tensors: newReadOnlyText(w, fyne.TextWrapBreak),
 	}
 	p.title.Wrapping = fyne.TextWrapBreak
 	p.lines.Wrapping = fyne.TextWrapWord
-	p.tensors.Wrapping = fyne.TextWrapBreak
-	p.tensors.Selectable = true
 	// Tight rows: the panel shares the side with the tabs, and a part's description should fit unscrolled.
 	p.box = container.New(layout.NewCustomPaddedVBoxLayout(-theme.Padding()), heading("Selection"), p.title, p.lines, p.tensors)
 	p.content = container.NewVScroll(p.box)
@@ -61,8 +61,16 @@ func (p *selectionPanel) show(m *modelio.Model, ref render.Ref, it *render.Item)
 	if shown := numberedRange(ref, p.numbers); shown != "" {
 		plain := blockRange(ref)
 		title = strings.Replace(title, plain, shown, 1)
+		names := fmt.Sprintf("the names are block %d's", ref.Start)
 		for k := range lines {
 			lines[k] = strings.Replace(lines[k], plain, shown, 1)
+			lines[k] = strings.Replace(lines[k], names, fmt.Sprintf("the names are block %d's", p.numbers[ref.Start]), 1)
+		}
+		// A part's path and tensors are named as the saved copy names them, its layers renumbered
+		// (as transformers would print it): say so where the numbers part.
+		if ref.What == render.RefPart && p.numbers[ref.Start] != ref.Start {
+			lines = append(lines, fmt.Sprintf("named as in the saved copy, whose layers are renumbered 0–%d: block %d is its layer %d",
+				len(p.numbers)-1, p.numbers[ref.Start], ref.Start))
 		}
 	}
 	if title == "" && it != nil {

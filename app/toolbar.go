@@ -93,7 +93,7 @@ func setShown(o fyne.CanvasObject, on bool) {
 
 // popUpMainMenu opens the menu button's menu below it: the main menu's File, Edit, View, Compare and
 // Help as submenus, which is all the toolbar's collapsed buttons do and more.
-func (w *Window) popUpMainMenu(b *widget.Button) {
+func (w *Window) popUpMainMenu(b fyne.CanvasObject) {
 	if w.mainMenu == nil {
 		return
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
@@ -16,37 +18,38 @@ import (
 type treePanel struct {
 	w       *Window
 	content fyne.CanvasObject
-	// text is a selectable monospace Label rather than a read-only Entry: Fyne has no read-only Entry,
-	// and a disabled one greys its text out, which a projector washes out entirely. A selectable Label
-	// keeps full contrast and still copies a selection with Ctrl+C.
-	text   *widget.Label
+	// text is read-only monospace text in full contrast (a disabled Entry greys it, which a projector
+	// washes out), selectable and copied with Ctrl+C; unlike a selectable Label it hands the window's
+	// keys on when it has the focus (keys.go).
+	text   *readOnlyText
 	scroll *container.Scroll
-	which  *widget.RadioGroup
-	model  *modelio.Model
-	base   bool
+	which  *switchButtons
+	// renumbered says, above a what-if's tree, which blocks of the full model are gone: the tree is
+	// the saved copy's, whose layers transformers numbers 0…n−1, unlike the stack.
+	renumbered *widget.Label
+	model      *modelio.Model
+	base       bool
 }
 
 func newTreePanel(w *Window) *treePanel {
 	p := &treePanel{w: w}
-	p.text = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
-	p.text.Selectable = true
+	p.text = newReadOnlyText(w, fyne.TextWrapOff)
 	p.scroll = container.NewScroll(p.text)
 	// The switch names the kinds, not the classes: "Qwen3MoeForCausalLM" beside "Qwen3MoeModel" would
 	// make the panel too wide, and the tree's first line names the class anyway.
-	p.which = widget.NewRadioGroup([]string{optCausal, optBase}, func(s string) {
+	p.which = newSwitchButtons(w, []string{optCausal, optBase}, func(s string) {
 		if p.model == nil || s == "" {
 			return
 		}
 		p.setBase(s == optBase)
-		if c := w.win.Canvas(); c != nil {
-			c.Unfocus() // give the arrow keys back to the stack
-		}
 	})
-	p.which.Horizontal = true
-	p.which.Required = true
-	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), p.copy)
+	p.renumbered = widget.NewLabel("")
+	p.renumbered.Wrapping = fyne.TextWrapWord
+	p.renumbered.Importance = widget.WarningImportance
+	p.renumbered.Hide()
+	copyBtn := newKeyButton(w, "Copy", theme.ContentCopyIcon(), p.copy)
 	p.content = container.NewBorder(
-		container.NewVBox(container.NewHBox(p.which, layout.NewSpacer(), copyBtn), widget.NewSeparator()),
+		container.NewVBox(container.NewHBox(p.which.content, layout.NewSpacer(), copyBtn), p.renumbered, widget.NewSeparator()),
 		nil, nil, nil, p.scroll)
 	return p
 }
@@ -60,6 +63,12 @@ const (
 // show prints m's tree, keeping the base/causal-LM choice.
 func (p *treePanel) show(m *modelio.Model) {
 	p.model = m
+	p.renumbered.Hide()
+	if wi := p.w.whatIf; wi != nil && m == wi.pruned && m != nil {
+		p.renumbered.SetText(fmt.Sprintf("Layers renumbered 0–%d, as transformers prints the saved copy: %s of %s removed.",
+			len(m.Arch.Blocks)-1, modelio.BlocksPhrase(wi.remove), wi.orig.Name))
+		p.renumbered.Show()
+	}
 	if m == nil {
 		p.which.Disable()
 		p.text.SetText("")

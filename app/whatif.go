@@ -36,7 +36,7 @@ type whatIf struct {
 type whatIfBar struct {
 	content *fyne.Container
 	text    *widget.Label
-	save    *widget.Button // disabled where there are no weights to copy (a gallery model)
+	save    *keyButton // disabled where there are no weights to copy (a gallery model)
 }
 
 func newWhatIfBar(w *Window) *whatIfBar {
@@ -45,10 +45,10 @@ func newWhatIfBar(w *Window) *whatIfBar {
 	// The accent blue at a fifth of its strength: information, not an error.
 	bg := canvas.NewRectangle(color.NRGBA{R: accent.R, G: accent.G, B: accent.B, A: 0x33})
 	bg.CornerRadius = 4
-	save := widget.NewButtonWithIcon("Save copy…", theme.DocumentSaveIcon(), func() {
+	save := newKeyButton(w, "Save copy…", theme.DocumentSaveIcon(), func() {
 		w.saveWhatIfCopy()
 	})
-	back := widget.NewButtonWithIcon("Back to full model", theme.NavigateBackIcon(), w.leaveWhatIf)
+	back := newKeyButton(w, "Back to full model", theme.NavigateBackIcon(), w.leaveWhatIf)
 	back.Importance = widget.HighImportance
 	title := widget.NewLabelWithStyle("WHAT IF", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	b.save = save
@@ -119,7 +119,7 @@ func (w *Window) removeBlocksDialog() {
 		m = w.whatIf.orig
 	}
 	depth := len(m.Arch.Blocks)
-	entry := widget.NewEntry()
+	entry := newKeyEntry(w, false)
 	entry.SetPlaceHolder("e.g. 3, 5, 10-12")
 	switch ref, ok := w.view.Selected(); {
 	case w.whatIf != nil && w.whatIf.orig == m:
@@ -266,9 +266,9 @@ func (w *Window) savePrunedDialog(m *modelio.Model, remove []int) {
 	}
 	where := widget.NewLabel(parent)
 	where.Truncation = fyne.TextTruncateEllipsis
-	name := widget.NewEntry()
+	name := newKeyEntry(w, false)
 	name.SetText(prunedName(m, remove))
-	choose := widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), nil)
+	choose := newKeyButton(w, "Choose…", theme.FolderOpenIcon(), nil)
 	choose.OnTapped = func() {
 		d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 			if err == nil && u != nil {

@@ -138,14 +138,14 @@ type widthPanel struct {
 	content *fyne.Container
 
 	method    *keySelect
-	mode      *widget.RadioGroup
-	slider    *widget.Slider
+	mode      *keySelect
+	slider    *keySlider
 	pctLabel  *widget.Label
 	expansion *keyEntry
 	divisor   *keySelect
 	amount    *fyne.Container // the slider or the expansion field
 	bar       *widget.ProgressBar
-	cancelBtn *widget.Button
+	cancelBtn *keyButton
 	busy      *fyne.Container
 	note      *widget.Label
 	chart     *neuronChartBox
@@ -167,7 +167,7 @@ func newWidthPanel(w *Window) *widthPanel {
 	p := &widthPanel{w: w}
 	// The window's keys (F5, F9, Esc, zoom) pass through the strip's fields, as through the others.
 	p.method = newKeySelect(w, nil, func(string) { p.rescore() })
-	p.slider = widget.NewSlider(1, 99)
+	p.slider = newKeySlider(w, 1, 99)
 	p.slider.Step = 1
 	p.slider.SetValue(40)
 	p.pctLabel = widget.NewLabel("40%")
@@ -179,20 +179,18 @@ func newWidthPanel(w *Window) *widthPanel {
 	p.expansion.SetText("2.4")
 	p.expansion.OnChanged = func(string) { p.apply() }
 	p.amount = container.NewStack()
-	p.mode = widget.NewRadioGroup(widthModes, func(string) { p.modeChanged() })
-	p.mode.Horizontal = true
-	p.mode.Required = true
+	p.mode = newKeySelect(w, widthModes, func(string) { p.modeChanged() })
 	p.divisor = newKeySelect(w, divisorChoices, func(string) { p.apply() })
 	p.bar = widget.NewProgressBar()
-	p.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.MediaStopIcon(), p.stop)
+	p.cancelBtn = newKeyButton(w, "Cancel", theme.MediaStopIcon(), p.stop)
 	p.busy = container.NewBorder(nil, nil, nil, p.cancelBtn, p.bar)
 	p.busy.Hide()
 	p.note = widget.NewLabel("")
 	p.note.Wrapping = fyne.TextWrapWord
 	p.note.Hide()
-	p.chart = newNeuronChartBox()
+	p.chart = newNeuronChartBox(w)
 	p.beside = newKeyCheck(w, "Beside the full model", func(on bool) { p.setBeside(on) })
-	closeBtn := widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
+	closeBtn := newKeyButton(w, "", theme.CancelIcon(), func() {
 		p.close()
 		w.leaveWhatIf()
 	})
@@ -200,7 +198,7 @@ func newWidthPanel(w *Window) *widthPanel {
 	// The choices on one line, the amount under them across the whole strip: a slider needs the
 	// length to be dragged by a percent at a time.
 	// Evaluate runs on the Importance tab, which holds the calibration settings and shows the result.
-	evaluate := widget.NewButtonWithIcon("Evaluate", theme.MediaPlayIcon(), func() {
+	evaluate := newKeyButton(w, "Evaluate", theme.MediaPlayIcon(), func() {
 		for i, t := range w.tabs.Items {
 			if t.Content == w.importance.content {
 				w.tabs.SelectIndex(i)
@@ -621,16 +619,16 @@ func (e realEngine) Activations(ctx context.Context, j job, d *modelio.Model, pr
 // neuronChartBox is the strip's per-block view of the sorted neuron scores with the cut marked.
 type neuronChartBox struct {
 	content *fyne.Container
-	block   *widget.Select
+	block   *keySelect
 	caption *widget.Label
 	chart   *widgets.NeuronChart
 	cut     *widthCut
 }
 
-func newNeuronChartBox() *neuronChartBox {
+func newNeuronChartBox(w *Window) *neuronChartBox {
 	b := &neuronChartBox{caption: widget.NewLabel(""), chart: widgets.NewNeuronChart()}
 	b.caption.Truncation = fyne.TextTruncateEllipsis
-	b.block = widget.NewSelect(nil, func(string) { b.draw() })
+	b.block = newKeySelect(w, nil, func(string) { b.draw() })
 	b.content = container.NewBorder(nil, nil, container.NewVBox(b.block), nil,
 		container.NewBorder(b.caption, nil, nil, nil, b.chart))
 	b.content.Hide()

@@ -48,7 +48,7 @@ type Window struct {
 
 	mainMenu  *fyne.MainMenu    // the menus, also while presenting, when the menu bar is hidden
 	shortcuts map[string]func() // the menus' shortcuts by name, for a focused entry to hand on
-	menuBtn   *widget.Button    // the toolbar's ☰, offering the menus where the bar or buttons are hidden
+	menuBtn   *keyButton        // the toolbar's ☰, offering the menus where the bar or buttons are hidden
 	bar       *toolbarLayout
 
 	selection  *selectionPanel
@@ -102,7 +102,7 @@ func newWindow(a fyne.App) *Window {
 	// Centred: a single model's stack sits in the middle of the space, not against its left edge.
 	w.scroll = container.NewScroll(container.NewCenter(w.view))
 
-	w.selection = newSelectionPanel()
+	w.selection = newSelectionPanel(w)
 	w.facts = newFactsPanel()
 	w.tree = newTreePanel(w)
 	w.compare = newComparePanel(w)
@@ -132,7 +132,7 @@ func newWindow(a fyne.App) *Window {
 	w.sideSplit.Offset = selectionShare
 	w.side = w.sideSplit
 
-	w.banner = newBanner()
+	w.banner = newBanner(w)
 	w.whatIfBar = newWhatIfBar(w)
 	w.width = newWidthPanel(w)
 	w.status = widget.NewLabel("")
@@ -187,18 +187,18 @@ func (w *Window) toolbar() fyne.CanvasObject {
 
 	// Buttons carry their labels in the normal theme and only their icons while presenting, where the
 	// labels at 1.6× would push the toolbar past a 1280-wide screen.
-	button := func(label string, icon fyne.Resource, fn func()) *widget.Button {
-		b := widget.NewButtonWithIcon(label, icon, fn)
+	button := func(label string, icon fyne.Resource, fn func()) *keyButton {
+		b := newKeyButton(w, label, icon, fn)
 		b.Importance = widget.LowImportance
 		if label != "" {
 			w.labelled = append(w.labelled, labelledButton{b, label})
 		}
 		return b
 	}
-	w.menuBtn = widget.NewButtonWithIcon("", theme.MenuIcon(), func() { w.popUpMainMenu(w.menuBtn) })
+	w.menuBtn = newKeyButton(w, "", theme.MenuIcon(), func() { w.popUpMainMenu(w.menuBtn) })
 	w.menuBtn.Importance = widget.LowImportance
 	open := button("Open…", theme.FolderOpenIcon(), w.openFolderDialog)
-	var add *widget.Button
+	var add *keyButton
 	add = button("Add to comparison", theme.ContentAddIcon(), func() { w.popUpAddMenu(add) })
 	zoomOut := button("", theme.ZoomOutIcon(), w.zoomOut)
 	zoomIn := button("", theme.ZoomInIcon(), w.zoomIn)
@@ -239,7 +239,7 @@ func (b *busyBox) relayout() {
 
 // labelledButton is a toolbar button and its label.
 type labelledButton struct {
-	b     *widget.Button
+	b     *keyButton
 	label string
 }
 
@@ -249,9 +249,9 @@ func (w *Window) emptyState() fyne.CanvasObject {
 	title.SizeName = theme.SizeNameHeadingText
 	sub := widget.NewLabelWithStyle("a Hugging Face folder, a config.json or .safetensors files,\nor pick a model from the gallery",
 		fyne.TextAlignCenter, fyne.TextStyle{})
-	open := widget.NewButtonWithIcon("Open Folder…", theme.FolderOpenIcon(), w.openFolderDialog)
+	open := newKeyButton(w, "Open Folder…", theme.FolderOpenIcon(), w.openFolderDialog)
 	open.Importance = widget.HighImportance
-	def := widget.NewButton("Show "+gallery.Default, func() { w.open([]string{gallery.Default}, false) })
+	def := newKeyButton(w, "Show "+gallery.Default, nil, func() { w.open([]string{gallery.Default}, false) })
 	return container.NewCenter(container.NewVBox(title, sub, container.NewCenter(container.NewHBox(open, def))))
 }
 
@@ -565,7 +565,7 @@ func (w *Window) resized() {
 // the Importance tab, whose Run button, chart and table need the room on a 720-high screen.
 const (
 	selectionShare           = 0.33
-	selectionShareImportance = 0.12
+	selectionShareImportance = 0.1
 )
 
 // fitSideSplit gives the Importance tab more of the side's height, and the others their share back,
@@ -654,14 +654,14 @@ type banner struct {
 	log     bool            // copy each message to stderr
 }
 
-func newBanner() *banner {
+func newBanner(w *Window) *banner {
 	b := &banner{text: widget.NewLabel("")}
 	b.text.Wrapping = fyne.TextWrapWord
 	// The error colour at a fifth of its strength, so the text stays readable on it in both variants.
 	bg := canvas.NewRectangle(color.NRGBA{R: 0xf4, G: 0x43, B: 0x36, A: 0x33})
 	bg.CornerRadius = 4
 	icon := widget.NewIcon(theme.ErrorIcon())
-	closeBtn := widget.NewButtonWithIcon("", theme.CancelIcon(), b.hide)
+	closeBtn := newKeyButton(w, "", theme.CancelIcon(), b.hide)
 	closeBtn.Importance = widget.LowImportance
 	b.content = container.NewStack(bg, container.NewBorder(nil, nil, icon, closeBtn, b.text))
 	b.content.Hide()

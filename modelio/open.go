@@ -369,7 +369,8 @@ func (m *Model) Facts() *facts.Facts {
 			dtypes[t.DType]++
 		}
 	}
-	f := facts.Compute(m.Name, m.Spec, m.Arch, stored, dtypes)
+	// A what-if without some blocks names its blocks with the opened model's numbers, as the stack does.
+	f := facts.ComputeNumbered(m.Name, m.Spec, m.Arch, stored, dtypes, m.SourceLayer)
 	f.Quantization = m.quantFacts(stored, f.Parameters.Total)
 	f.Warnings = append(f.Warnings, m.Warnings...)
 	return f

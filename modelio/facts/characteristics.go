@@ -418,7 +418,7 @@ func (m *model) slidingFact() (Characteristic, bool) {
 		c.Value = fmt.Sprintf("%d, %d:1", window, s/full)
 	}
 	c.Explanation = fmt.Sprintf("%d of %d layers attend to the last %s tokens only; ", s, n, Commas(int64(window)))
-	if p := period(sliding); p > 0 {
+	if p := period(sliding); p > 0 && m.numbers == nil { // a pruned model's pattern is the full model's, cut
 		c.Explanation += fmt.Sprintf("every %s layer attends to the whole context", ordinal(p))
 	} else {
 		var idx []int
@@ -427,7 +427,7 @@ func (m *model) slidingFact() (Characteristic, bool) {
 				idx = append(idx, i)
 			}
 		}
-		c.Explanation += fmt.Sprintf("%s (%s) attend to the whole context", plural(full, "layer", "layers"), ranges(idx))
+		c.Explanation += fmt.Sprintf("%s (%s) attend to the whole context", plural(full, "layer", "layers"), m.numbered(idx))
 	}
 	return c, true
 }

@@ -152,6 +152,13 @@ type Hint struct {
 // storedDTypes the number of tensors per dtype; pass 0 and nil when the model has no weights. Warnings
 // start empty for the caller to fill.
 func Compute(name string, spec *arch.Spec, a *arch.Architecture, storedBytes int64, storedDTypes map[string]int64) *Facts {
+	return ComputeNumbered(name, spec, a, storedBytes, storedDTypes, nil)
+}
+
+// ComputeNumbered is Compute for a model whose blocks carry other numbers than 0, 1, …: numbers[i] is
+// block i's. A what-if without some blocks keeps the full model's numbers (block 7 stays block 7, as
+// on the stack), and the facts that name blocks use them. nil numbers the blocks 0, 1, ….
+func ComputeNumbered(name string, spec *arch.Spec, a *arch.Architecture, storedBytes int64, storedDTypes map[string]int64, numbers []int) *Facts {
 	f := &Facts{Name: name, Characteristics: []Characteristic{}, PruningHints: []Hint{}, Warnings: []string{}}
 	if storedBytes > 0 || storedDTypes != nil {
 		dt := map[string]int64{}
@@ -176,6 +183,9 @@ func Compute(name string, spec *arch.Spec, a *arch.Architecture, storedBytes int
 	}
 
 	m := newModel(spec, a)
+	if len(numbers) == len(a.Blocks) {
+		m.numbers = numbers
+	}
 	f.Parameters = countParameters(spec.Root, a)
 	// A checkpoint read without its family may hold no lm_head at all; transformers then ties it.
 	f.Parameters.TiedEmbeddings = f.Parameters.TiedEmbeddings || (a.LMHead == nil && spec.Hyper.TiedEmbeddings)

@@ -432,6 +432,31 @@ func TestVariants(t *testing.T) {
 			t.Errorf("sliding_window:\n got %q, %q\nwant %q", v, e, want)
 		}
 	})
+	// A what-if without blocks 5 and 6 of 26 names the blocks as the full model does (block 7 stays
+	// block 7), as the stack shows them.
+	t.Run("numbered as the full model", func(t *testing.T) {
+		spec := build(t, "Qwen__Qwen2.5-0.5B", map[string]any{"use_sliding_window": true, "max_window_layers": 21})
+		numbers := make([]int, 24)
+		for i := range numbers {
+			numbers[i] = i
+			if i >= 5 {
+				numbers[i] = i + 2
+			}
+		}
+		for _, tc := range []struct {
+			numbers []int
+			want    string
+		}{
+			{nil, "21 layers (0–20) attend"},
+			{numbers, "21 layers (0–4, 7–22) attend"},
+			{numbers[:3], "21 layers (0–20) attend"}, // numbers that do not fit the blocks are ignored
+		} {
+			f := facts.ComputeNumbered("qwen2-sliding", spec, describe(spec), 0, nil, tc.numbers)
+			if _, e := characteristic(f, "sliding_window"); !strings.Contains(e, tc.want) {
+				t.Errorf("numbers %v: sliding_window %q, want %q", tc.numbers, e, tc.want)
+			}
+		}
+	})
 	t.Run("width-pruned blocks", func(t *testing.T) {
 		spec := build(t, "meta-llama__Llama-3.2-1B", nil)
 		const kept = 4916

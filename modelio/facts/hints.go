@@ -60,8 +60,12 @@ func (m *model) depthHint() (Hint, bool) {
 		}
 		return Hint{Kind: "depth", Text: text + tail}, true
 	}
-	return Hint{Kind: "depth", Text: fmt.Sprintf("blocks %d–%d are %d blocks of one shape%s there",
-		bestStart, bestStart+best-1, best, tail)}, true
+	run := make([]int, best)
+	for k := range run {
+		run[k] = bestStart + k
+	}
+	return Hint{Kind: "depth", Text: fmt.Sprintf("blocks %s are %d blocks of one shape%s there",
+		m.numbered(run), best, tail)}, true
 }
 
 func (m *model) widthHint(p Parameters) (Hint, bool) {

@@ -19,6 +19,20 @@ type model struct {
 
 	dense, sparse mlpShape // the MLPs of dense blocks and the experts of MoE blocks
 	moeBlocks     int
+	numbers       []int // the blocks' numbers as shown, nil for 0, 1, … (see ComputeNumbered)
+}
+
+// numbered writes blocks (indices into the tree's blocks) with their numbers as shown, runs collapsed:
+// "0–1, 3–4, 6–10" for blocks 0–8 of a model without blocks 2 and 5.
+func (m *model) numbered(blocks []int) string {
+	if m.numbers == nil {
+		return ranges(blocks)
+	}
+	shown := make([]int, len(blocks))
+	for k, b := range blocks {
+		shown[k] = m.numbers[b]
+	}
+	return ranges(shown)
 }
 
 // mlpShape summarises the MLPs of a set of blocks.
