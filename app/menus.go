@@ -48,7 +48,7 @@ func (w *Window) refreshMenus() {
 		item("Copy Module Tree", &fyne.ShortcutCopy{}, w.copyShortcut),
 		fyne.NewMenuItemSeparator(),
 		disabled(item("What If: Remove Blocks…", ctrl(fyne.KeyR), w.removeBlocksDialog), len(w.models) == 0),
-		disabled(item("What If: Narrow the MLPs…", nil, w.openWidthWhatIf), len(w.models) == 0),
+		disabled(item("What If: Narrow the MLPs…", ctrl(fyne.KeyM), w.openWidthWhatIf), len(w.models) == 0),
 		disabled(item("Back to Full Model", nil, w.leaveWhatIf), w.whatIf == nil),
 	)
 	nModels := len(w.models)
