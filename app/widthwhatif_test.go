@@ -276,6 +276,8 @@ func TestWidthWhatIfEvaluateAndSave(t *testing.T) {
 				said = said || strings.Contains(v.Text, "config.json with intermediate_size 160 → 96")
 			case *widget.Entry:
 				named = named || v.Text == "tiny-random-mlp96"
+			case *keyEntry: // the dialogs' entries pass the window's keys on
+				named = named || v.Text == "tiny-random-mlp96"
 			}
 		}
 		w.win.Canvas().Overlays().Remove(top)
