@@ -93,13 +93,18 @@ func floats(buf []float32, dtype string, b []byte) []float32 {
 	out := buf[:len(b)/elemSize(dtype)]
 	if dtype == "BF16" && littleEndian && len(b) > 0 && uintptr(unsafe.Pointer(&b[0]))%2 == 0 {
 		// The common dtype of real checkpoints: widen in place of the generic decoder's byte reads.
-		for i, u := range unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(out)) {
-			out[i] = math.Float32frombits(uint32(u) << 16)
-		}
+		widenBF16(out, unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(out)))
 		return out
 	}
 	decode32(out, dtype, b)
 	return out
+}
+
+// widenBF16Go sets out[i] to the BF16 value src[i]: its bits are a float32's top half.
+func widenBF16Go(out []float32, src []uint16) {
+	for i, u := range src[:len(out)] {
+		out[i] = math.Float32frombits(uint32(u) << 16)
+	}
 }
 
 func elemSize(dtype string) int {

@@ -24,6 +24,19 @@ func l1Rows4AVX2(p *float32, stride, quads int, out *[16]float64)
 //go:noescape
 func sumsRows4AVX2(p *float32, stride, pairs int, shift *[8]float64, out *[16]float64)
 
+//go:noescape
+func widenBF16AVX2(dst *float32, src *uint16, blocks int)
+
+// widenBF16 sets out[i] to the BF16 value src[i], exactly.
+func widenBF16(out []float32, src []uint16) {
+	i := 0
+	if blocks := len(src) / 16; hasAVX2 && blocks > 0 {
+		widenBF16AVX2(&out[0], &src[0], blocks)
+		i = 16 * blocks
+	}
+	widenBF16Go(out[i:], src[i:])
+}
+
 // peaks is peaksGo's result (NaN for both when an element is NaN or infinite).
 func peaks(v []float32) (float64, float64) {
 	blocks := len(v) / 32

@@ -147,3 +147,24 @@ sumsloop:
 	VMOVUPD Y3, 96(DI)
 	VZEROUPPER
 	RET
+
+// func widenBF16AVX2(dst *float32, src *uint16, blocks int)
+// blocks ≥ 1 blocks of 16 BF16 values, each widened exactly to float32 (its bits shifted left 16).
+TEXT ·widenBF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ blocks+16(FP), CX
+
+widenloop:
+	VPMOVZXWD (SI), Y0
+	VPMOVZXWD 16(SI), Y1
+	VPSLLD $16, Y0, Y0
+	VPSLLD $16, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ widenloop
+	VZEROUPPER
+	RET

@@ -11,3 +11,5 @@ func l1Rows(dst []float64, rows []float32, width int) { l1RowsGo(dst, rows, widt
 func sumsRows(sum, sq, shift []float64, rows []float32, width int) {
 	sumsRowsGo(sum, sq, shift, rows, width)
 }
+
+func widenBF16(out []float32, src []uint16) { widenBF16Go(out, src) }

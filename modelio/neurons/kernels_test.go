@@ -67,3 +67,26 @@ func same(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
 func exact(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b)
 }
+
+// The BF16 widening (AVX2 where the CPU has it) against the Go loop, for every length around the
+// block of 16 and every bit pattern's top half class (NaN, infinities, subnormals, both zeros).
+func TestWidenBF16MatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 70 {
+		src := make([]uint16, n)
+		for i := range src {
+			src[i] = uint16(rng.Uint32())
+		}
+		if n > 4 {
+			src[0], src[1], src[2], src[3], src[4] = 0x7fc0, 0xff80, 0x0001, 0x8000, 0x7f80
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		widenBF16(got, src)
+		widenBF16Go(want, src)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("length %d: element %d (0x%04x) widened to 0x%08x, want 0x%08x", n, i, src[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+	}
+}

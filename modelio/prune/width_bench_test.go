@@ -29,15 +29,22 @@ import (
 // more); BenchmarkWidthWrite40's are the source file's, which the copy reads once. Both compare with
 // BenchmarkSequentialRead, a plain read of the same file into a 1 MiB buffer; BenchmarkPlainCopy
 // (read, write, fsync the whole file) is the peer that writes too.
-var smol struct {
+type smolFile struct {
 	once sync.Once
 	dir  string
 	err  error
 	size int64
 }
 
-func smolFolder(b *testing.B) (string, int64) {
+var smolFiles = map[string]*smolFile{"F32": {}, "BF16": {}}
+
+// smolFolder is the F32 model's folder and its file's size.
+func smolFolder(b *testing.B) (string, int64) { return smolFolderOf(b, "F32") }
+
+// smolFolderOf writes the model in dtype (F32 or BF16) once per run.
+func smolFolderOf(b *testing.B, dtype string) (string, int64) {
 	b.Helper()
+	smol := smolFiles[dtype]
 	smol.once.Do(func() {
 		smol.dir, smol.err = os.MkdirTemp("", "layerscope-bench-smollm2-")
 		if smol.err != nil {
@@ -47,7 +54,7 @@ func smolFolder(b *testing.B) (string, int64) {
 			"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama", "hidden_size": 576,
 			"intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
 			"vocab_size": 49152, "max_position_embeddings": 8192, "rms_norm_eps": 1e-05, "rope_theta": 100000,
-			"tie_word_embeddings": true, "torch_dtype": "float32",
+			"tie_word_embeddings": true, "torch_dtype": map[string]string{"F32": "float32", "BF16": "bfloat16"}[dtype],
 		}
 		data, _ := json.Marshal(cfg)
 		if smol.err = os.WriteFile(filepath.Join(smol.dir, "config.json"), data, 0o644); smol.err != nil {
@@ -60,7 +67,7 @@ func smolFolder(b *testing.B) (string, int64) {
 		}
 		var specs []weightstest.Spec
 		for _, p := range m.Spec.Root.Params("") {
-			specs = append(specs, weightstest.T(p.Name, "F32", p.Shape...))
+			specs = append(specs, weightstest.T(p.Name, dtype, p.Shape...))
 		}
 		prefix, n := weightstest.Header(b, specs)
 		path := filepath.Join(smol.dir, "model.safetensors")
@@ -73,9 +80,18 @@ func smolFolder(b *testing.B) (string, int64) {
 		w.Write(prefix)
 		rng := rand.New(rand.NewPCG(5, 6))
 		var buf [4]byte
-		for range n / 4 {
-			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(float32(rng.NormFloat64()*0.02)))
-			w.Write(buf[:])
+		eb := int64(4)
+		if dtype == "BF16" {
+			eb = 2
+		}
+		for range n / eb {
+			bits := math.Float32bits(float32(rng.NormFloat64() * 0.02))
+			if dtype == "BF16" {
+				binary.LittleEndian.PutUint16(buf[:], uint16(bits>>16))
+			} else {
+				binary.LittleEndian.PutUint32(buf[:], bits)
+			}
+			w.Write(buf[:eb])
 		}
 		if smol.err = w.Flush(); smol.err == nil {
 			smol.err = f.Close()
@@ -90,14 +106,22 @@ func smolFolder(b *testing.B) (string, int64) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if smol.dir != "" {
-		os.RemoveAll(smol.dir)
+	for _, smol := range smolFiles {
+		if smol.dir != "" {
+			os.RemoveAll(smol.dir)
+		}
 	}
 	os.Exit(code)
 }
 
 func BenchmarkSequentialRead(b *testing.B) {
-	dir, size := smolFolder(b)
+	for _, dtype := range []string{"F32", "BF16"} {
+		b.Run(dtype, func(b *testing.B) { sequentialRead(b, dtype) })
+	}
+}
+
+func sequentialRead(b *testing.B, dtype string) {
+	dir, size := smolFolderOf(b, dtype)
 	buf := make([]byte, 1<<20)
 	b.SetBytes(size)
 	b.ResetTimer()
@@ -151,19 +175,27 @@ func BenchmarkPlainCopy(b *testing.B) {
 }
 
 func BenchmarkWidthScore(b *testing.B) {
-	dir, _ := smolFolder(b)
+	for _, dtype := range []string{"F32", "BF16"} {
+		for _, method := range []neurons.Method{neurons.PPM, neurons.VOW, neurons.PON} {
+			b.Run(method.String()+"-"+dtype, func(b *testing.B) { widthScore(b, dtype, method) })
+		}
+	}
+}
+
+func widthScore(b *testing.B, dtype string, method neurons.Method) {
+	dir, _ := smolFolderOf(b, dtype)
 	m, err := modelio.Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := neurons.Score(context.Background(), m, neurons.PPM, nil)
+	s, err := neurons.Score(context.Background(), m, method, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(s.Bytes)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := neurons.Score(context.Background(), m, neurons.PPM, nil); err != nil {
+		if _, err := neurons.Score(context.Background(), m, method, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
