@@ -123,10 +123,25 @@ func feedRows(s *stats, dtype string, data []byte, neurons, width int) error {
 	eb := elemSize(dtype)
 	s.n = width
 	const chunk = 16 // rows converted at once where the dtype is not read in place
+	// BF16, the common dtype of real checkpoints, goes to ppm's and pon's kernels as it lies in the
+	// file: they widen it in their registers (twice the weights per byte read).
+	bf16 := dtype == "BF16" && littleEndian && len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%2 == 0 &&
+		(s.method == PPM || s.method == PON)
 	return workers(neurons, func(lo, hi int) {
 		buf := make([]float32, chunk*width)
 		for j := lo; j < hi; j += chunk {
 			k := min(chunk, hi-j)
+			if bf16 {
+				raw := unsafe.Slice((*uint16)(unsafe.Pointer(&data[j*width*eb])), k*width)
+				if s.method == PPM {
+					for r := range k {
+						s.max[j+r], s.min[j+r] = peaksBF16(raw[r*width:(r+1)*width], buf)
+					}
+				} else {
+					l1RowsBF16(s.l1[j:j+k], raw, width, buf)
+				}
+				continue
+			}
 			rows := floats(buf, dtype, data[j*width*eb:(j+k)*width*eb])
 			switch s.method {
 			case PPM:

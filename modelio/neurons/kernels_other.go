@@ -13,3 +13,16 @@ func sumsRows(sum, sq, shift []float64, rows []float32, width int) {
 }
 
 func widenBF16(out []float32, src []uint16) { widenBF16Go(out, src) }
+
+func peaksBF16(raw []uint16, buf []float32) (float64, float64) {
+	widenBF16Go(buf[:len(raw)], raw)
+	return peaksGo(buf[:len(raw)])
+}
+
+func l1RowsBF16(dst []float64, raw []uint16, width int, buf []float32) {
+	for r := range dst {
+		row := buf[:width]
+		widenBF16Go(row, raw[r*width:(r+1)*width])
+		dst[r] = l1(row)
+	}
+}

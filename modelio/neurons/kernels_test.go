@@ -90,3 +90,41 @@ func TestWidenBF16MatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// The BF16 kernels of ppm and pon, which widen in their registers, against the Go kernels on the
+// widened rows, bit for bit, with NaN, infinities and both zeros among random bit patterns.
+func TestBF16KernelsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	specials := []uint16{0x7fc0, 0x7f80, 0xff80, 0x8000, 0x0000}
+	for _, width := range []int{1, 3, 4, 5, 31, 32, 33, 64, 65, 127, 576} {
+		for _, rowsN := range []int{1, 4, 5, 9} {
+			for sp := -1; sp < len(specials); sp++ {
+				raw := make([]uint16, rowsN*width)
+				for i := range raw {
+					raw[i] = uint16(math.Float32bits(float32(rng.NormFloat64()*0.02)) >> 16)
+				}
+				if sp >= 0 {
+					raw[rng.IntN(len(raw))] = specials[sp]
+				}
+				wide := make([]float32, len(raw))
+				widenBF16Go(wide, raw)
+				buf := make([]float32, width)
+				for r := range rowsN {
+					gotMax, gotMin := peaksBF16(raw[r*width:(r+1)*width], buf)
+					wantMax, wantMin := peaksGo(wide[r*width : (r+1)*width])
+					if !same(gotMax, wantMax) || !same(gotMin, wantMin) {
+						t.Fatalf("width %d, special %d: peaks = %v, %v; Go kernel %v, %v", width, sp, gotMax, gotMin, wantMax, wantMin)
+					}
+				}
+				got, want := make([]float64, rowsN), make([]float64, rowsN)
+				l1RowsBF16(got, raw, width, buf)
+				l1RowsGo(want, wide, width)
+				for r := range got {
+					if !exact(got[r], want[r]) {
+						t.Fatalf("width %d, %d rows, special %d: l1 of row %d = %v, Go kernel %v", width, rowsN, sp, r, got[r], want[r])
+					}
+				}
+			}
+		}
+	}
+}
