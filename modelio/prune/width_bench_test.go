@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/neurons"
@@ -25,10 +26,12 @@ import (
 //
 //	go test ./modelio/prune -run '^$' -bench 'Width|SequentialRead|PlainCopy' -benchtime 5x
 //
-// BenchmarkWidthScore's bytes are the MLP weights it scores (gate and up: ppm, vow and pon read no
-// more); BenchmarkWidthWrite40's are the source file's, which the copy reads once. Both compare with
-// BenchmarkSequentialRead, a plain read of the same file into a 1 MiB buffer; BenchmarkPlainCopy
-// (read, write, fsync the whole file) is the peer that writes too.
+// BenchmarkWidthScore (ppm, vow and pon, F32 and BF16) reads the whole file sequentially into a 1 MiB
+// buffer and then scores, in every iteration, and reports both throughputs (scoring's bytes are the
+// MLP weights it reads: gate and up) and their ratio, of-read: measured side by side, so the load of
+// a shared machine falls on both alike. BenchmarkWidthWrite40's bytes are the source file's, which
+// the copy reads once; BenchmarkPlainCopy (read, write, fsync the whole file) is its peer.
+// BenchmarkSequentialRead is the plain read alone.
 type smolFile struct {
 	once sync.Once
 	dir  string
@@ -126,25 +129,30 @@ func sequentialRead(b *testing.B, dtype string) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
-		f, err := os.Open(filepath.Join(dir, "model.safetensors"))
+		readFile(b, filepath.Join(dir, "model.safetensors"), size, buf)
+	}
+}
+
+// readFile reads the file at path, of size bytes, front to back through buf.
+func readFile(b *testing.B, path string, size int64, buf []byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var n int64
+	for {
+		k, err := f.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		var n int64
-		for {
-			k, err := f.Read(buf)
-			n += int64(k)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		f.Close()
-		if n != size {
-			b.Fatalf("read %d of %d bytes", n, size)
-		}
+	}
+	if n != size {
+		b.Fatalf("read %d of %d bytes", n, size)
 	}
 }
 
@@ -182,8 +190,10 @@ func BenchmarkWidthScore(b *testing.B) {
 	}
 }
 
+// widthScore times, in every iteration, a sequential read of the whole file and then the scoring,
+// so that both see the same load on a shared machine; it reports each one's GB/s and their ratio.
 func widthScore(b *testing.B, dtype string, method neurons.Method) {
-	dir, _ := smolFolderOf(b, dtype)
+	dir, size := smolFolderOf(b, dtype)
 	m, err := modelio.Open(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -192,13 +202,23 @@ func widthScore(b *testing.B, dtype string, method neurons.Method) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(s.Bytes)
+	path, buf := filepath.Join(dir, "model.safetensors"), make([]byte, 1<<20)
+	var reading, scoring time.Duration
 	b.ResetTimer()
 	for b.Loop() {
+		t0 := time.Now()
+		readFile(b, path, size, buf)
+		t1 := time.Now()
 		if _, err := neurons.Score(context.Background(), m, method, nil); err != nil {
 			b.Fatal(err)
 		}
+		reading, scoring = reading+t1.Sub(t0), scoring+time.Since(t1)
 	}
+	read := float64(size) / reading.Seconds() / 1e9
+	score := float64(s.Bytes) / scoring.Seconds() / 1e9
+	b.ReportMetric(score, "score-GB/s")
+	b.ReportMetric(read, "read-GB/s")
+	b.ReportMetric(score/read, "of-read")
 }
 
 func BenchmarkWidthWrite40(b *testing.B) {
