@@ -214,8 +214,8 @@ func widthScore(b *testing.B, dtype string, method neurons.Method) {
 		}
 		reading, scoring = reading+t1.Sub(t0), scoring+time.Since(t1)
 	}
-	read := float64(size) / reading.Seconds() / 1e9
-	score := float64(s.Bytes) / scoring.Seconds() / 1e9
+	read := float64(size) * float64(b.N) / reading.Seconds() / 1e9
+	score := float64(s.Bytes) * float64(b.N) / scoring.Seconds() / 1e9
 	b.ReportMetric(score, "score-GB/s")
 	b.ReportMetric(read, "read-GB/s")
 	b.ReportMetric(score/read, "of-read")
