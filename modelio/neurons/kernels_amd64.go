@@ -8,9 +8,9 @@ import (
 
 // Scoring is bound by its arithmetic, not by reading the mapped rows: the Go kernels do about one
 // weight per nanosecond per core. These AVX2 kernels (kernels_amd64.s) do 8 floats per instruction.
-// Written in assembly, not with a SIMD library, because none served by the Go module proxy covers
-// max/min with a NaN check and float32→float64 sums in a fixed order, and Go's own simd package
-// needs GOEXPERIMENT. Each keeps its Go kernel's order of operations lane for lane, and several rows
+// Written in assembly, not with a SIMD library: none in our package list fits, and the AVX2 float32
+// Max/Min/Sum of a library such as viterin/vek neither report NaN (ppm refuses broken weights) nor sum
+// in float64 in a fixed order (pon's and vow's digits); Go's own simd package needs GOEXPERIMENT=simd. Each keeps its Go kernel's order of operations lane for lane, and several rows
 // interleaved give the additions the independent chains that more accumulators would, so every score
 // equals the Go kernel's bit for bit (TestKernelsMatchGo).
 var hasAVX2 = cpu.X86.HasAVX2
