@@ -17,7 +17,8 @@ import (
 //
 // The loops are written by hand, not with gonum's floats/stat, because they run over the mapped
 // bytes of rows and of columns of a [rows, neurons] matrix at once, with four independent
-// accumulators so the additions pipeline; gonum works on one []float64 vector at a time.
+// accumulators so the additions pipeline; gonum works on one []float64 vector at a time. The row
+// kernels (peaks, l1, shiftedSums) have AVX2 twins in kernels_amd64.s that give the same bits.
 type stats struct {
 	method                       Method
 	width                        int // neurons
