@@ -14,21 +14,28 @@ import (
 // A file truncated by another process after Score mapped it turns the reads into SIGBUS: Score must
 // return a one-line error naming the file, not crash.
 func TestScoreFileTruncatedUnderfoot(t *testing.T) {
-	dir := t.TempDir()
-	writeRandom(t, dir, galleryConfig(t, "meta-llama__Llama-3.2-1B", with(map[string]any{"num_key_value_heads": 2, "head_dim": 12})), "F32", 3)
-	m, err := modelio.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "model.safetensors")
-	_, err = neurons.Score(context.Background(), m, neurons.VOW, func(done, total int) {
-		if done == 0 { // mapped, nothing read yet
-			if err := os.Truncate(path, 0); err != nil {
-				t.Fatal(err)
-			}
+	// Every kernel (the AVX2 ones where the CPU has them, F32 and BF16) meets the fault.
+	for _, dtype := range []string{"F32", "BF16"} {
+		for _, method := range []neurons.Method{neurons.PPM, neurons.VOW, neurons.PON} {
+			t.Run(method.String()+"-"+dtype, func(t *testing.T) {
+				dir := t.TempDir()
+				writeRandom(t, dir, galleryConfig(t, "meta-llama__Llama-3.2-1B", with(map[string]any{"num_key_value_heads": 2, "head_dim": 12})), dtype, 3)
+				m, err := modelio.Open(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join(dir, "model.safetensors")
+				_, err = neurons.Score(context.Background(), m, method, func(done, total int) {
+					if done == 0 { // mapped, nothing read yet
+						if err := os.Truncate(path, 0); err != nil {
+							t.Fatal(err)
+						}
+					}
+				})
+				if err == nil || !strings.Contains(err.Error(), "model.safetensors: the file changed or became unreadable") || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("got %v", err)
+				}
+			})
 		}
-	})
-	if err == nil || !strings.Contains(err.Error(), "model.safetensors: the file changed or became unreadable") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("got %v", err)
 	}
 }

@@ -17,7 +17,8 @@ import (
 //
 // The loops are written by hand, not with gonum's floats/stat, because they run over the mapped
 // bytes of rows and of columns of a [rows, neurons] matrix at once, with four independent
-// accumulators so the additions pipeline; gonum works on one []float64 vector at a time.
+// accumulators so the additions pipeline; gonum works on one []float64 vector at a time. The row
+// kernels (peaks, l1, shiftedSums) have AVX2 twins in kernels_amd64.s that give the same bits.
 type stats struct {
 	method                       Method
 	width                        int // neurons
@@ -93,13 +94,18 @@ func floats(buf []float32, dtype string, b []byte) []float32 {
 	out := buf[:len(b)/elemSize(dtype)]
 	if dtype == "BF16" && littleEndian && len(b) > 0 && uintptr(unsafe.Pointer(&b[0]))%2 == 0 {
 		// The common dtype of real checkpoints: widen in place of the generic decoder's byte reads.
-		for i, u := range unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(out)) {
-			out[i] = math.Float32frombits(uint32(u) << 16)
-		}
+		widenBF16(out, unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(out)))
 		return out
 	}
 	decode32(out, dtype, b)
 	return out
+}
+
+// widenBF16Go sets out[i] to the BF16 value src[i]: its bits are a float32's top half.
+func widenBF16Go(out []float32, src []uint16) {
+	for i, u := range src[:len(out)] {
+		out[i] = math.Float32frombits(uint32(u) << 16)
+	}
 }
 
 func elemSize(dtype string) int {
@@ -113,31 +119,65 @@ func elemSize(dtype string) int {
 }
 
 // feedRows sets the statistics from a [neurons, width] matrix: row j is neuron j's whole vector.
+// Rows go to the kernels several at a time, which lets the AVX2 ones interleave four rows.
 func feedRows(s *stats, dtype string, data []byte, neurons, width int) error {
 	eb := elemSize(dtype)
 	s.n = width
+	const chunk = 16 // rows converted at once where the dtype is not read in place
+	// BF16, the common dtype of real checkpoints, goes to ppm's and pon's kernels as it lies in the
+	// file: they widen it in their registers (twice the weights per byte read).
+	bf16 := dtype == "BF16" && littleEndian && len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%2 == 0 &&
+		(s.method == PPM || s.method == PON)
 	return workers(neurons, func(lo, hi int) {
-		buf := make([]float32, width)
-		for j := lo; j < hi; j++ {
-			row := floats(buf, dtype, data[j*width*eb:(j+1)*width*eb])
+		buf := make([]float32, chunk*width)
+		for j := lo; j < hi; j += chunk {
+			k := min(chunk, hi-j)
+			if bf16 {
+				raw := unsafe.Slice((*uint16)(unsafe.Pointer(&data[j*width*eb])), k*width)
+				if s.method == PPM {
+					for r := range k {
+						s.max[j+r], s.min[j+r] = peaksBF16(raw[r*width:(r+1)*width], buf)
+					}
+				} else {
+					l1RowsBF16(s.l1[j:j+k], raw, width, buf)
+				}
+				continue
+			}
+			rows := floats(buf, dtype, data[j*width*eb:(j+k)*width*eb])
 			switch s.method {
 			case PPM:
-				s.max[j], s.min[j] = peaks(row)
+				for r := range k {
+					s.max[j+r], s.min[j+r] = peaks(rows[r*width : (r+1)*width])
+				}
 			case PON:
-				s.l1[j] = l1(row)
+				l1Rows(s.l1[j:j+k], rows, width)
 			case VOW:
-				s.shift[j] = float64(row[0])
-				s.sum[j], s.sq[j] = shiftedSums(row, s.shift[j])
+				sumsRows(s.sum[j:j+k], s.sq[j:j+k], s.shift[j:j+k], rows, width)
 			}
 		}
 	})
 }
 
-// peaks returns the largest and smallest element, and NaN for both when an element is NaN or
+// l1RowsGo and sumsRowsGo are l1Rows and sumsRows in Go, row by row.
+func l1RowsGo(dst []float64, rows []float32, width int) {
+	for r := range dst {
+		dst[r] = l1(rows[r*width : (r+1)*width])
+	}
+}
+
+func sumsRowsGo(sum, sq, shift []float64, rows []float32, width int) {
+	for r := range sum {
+		row := rows[r*width : (r+1)*width]
+		shift[r] = float64(row[0])
+		sum[r], sq[r] = shiftedSums(row, shift[r])
+	}
+}
+
+// peaksGo returns the largest and smallest element, and NaN for both when an element is NaN or
 // infinite (Score then refuses the weights). Four lanes of plain comparisons, whose branches predict
 // well because a new peak is rare, and the exponent bits' maximum to spot a non-finite element: about
 // twice as fast as Go's NaN-propagating max and min builtins on the same rows.
-func peaks(v []float32) (float64, float64) {
+func peaksGo(v []float32) (float64, float64) {
 	m0, m1, m2, m3 := v[0], v[0], v[0], v[0]
 	n0, n1, n2, n3 := v[0], v[0], v[0], v[0]
 	u := unsafe.Slice((*uint32)(unsafe.Pointer(&v[0])), len(v))
@@ -215,13 +255,13 @@ func shiftedSums(v []float32, shift float64) (sum, sq float64) {
 		d0, d1 := float64(w[0])-shift, float64(w[1])-shift
 		s0 += d0
 		s1 += d1
-		q0 += d0 * d0
-		q1 += d1 * d1
+		q0 += float64(d0 * d0) // rounded before the addition, never fused: the AVX2 kernel's order
+		q1 += float64(d1 * d1)
 	}
 	for ; i < len(v); i++ {
 		d := float64(v[i]) - shift
 		s0 += d
-		q0 += d * d
+		q0 += float64(d * d)
 	}
 	return s0 + s1, q0 + q1
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/neurons"
@@ -25,19 +26,28 @@ import (
 //
 //	go test ./modelio/prune -run '^$' -bench 'Width|SequentialRead|PlainCopy' -benchtime 5x
 //
-// BenchmarkWidthScore's bytes are the MLP weights it scores (gate and up: ppm, vow and pon read no
-// more); BenchmarkWidthWrite40's are the source file's, which the copy reads once. Both compare with
-// BenchmarkSequentialRead, a plain read of the same file into a 1 MiB buffer; BenchmarkPlainCopy
-// (read, write, fsync the whole file) is the peer that writes too.
-var smol struct {
+// BenchmarkWidthScore (ppm, vow and pon, F32 and BF16) reads the whole file sequentially into a 1 MiB
+// buffer and then scores, in every iteration, and reports both throughputs (scoring's bytes are the
+// MLP weights it reads: gate and up) and their ratio, of-read: measured side by side, so the load of
+// a shared machine falls on both alike. BenchmarkWidthWrite40's bytes are the source file's, which
+// the copy reads once; BenchmarkPlainCopy (read, write, fsync the whole file) is its peer.
+// BenchmarkSequentialRead is the plain read alone.
+type smolFile struct {
 	once sync.Once
 	dir  string
 	err  error
 	size int64
 }
 
-func smolFolder(b *testing.B) (string, int64) {
+var smolFiles = map[string]*smolFile{"F32": {}, "BF16": {}}
+
+// smolFolder is the F32 model's folder and its file's size.
+func smolFolder(b *testing.B) (string, int64) { return smolFolderOf(b, "F32") }
+
+// smolFolderOf writes the model in dtype (F32 or BF16) once per run.
+func smolFolderOf(b *testing.B, dtype string) (string, int64) {
 	b.Helper()
+	smol := smolFiles[dtype]
 	smol.once.Do(func() {
 		smol.dir, smol.err = os.MkdirTemp("", "layerscope-bench-smollm2-")
 		if smol.err != nil {
@@ -47,7 +57,7 @@ func smolFolder(b *testing.B) (string, int64) {
 			"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama", "hidden_size": 576,
 			"intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
 			"vocab_size": 49152, "max_position_embeddings": 8192, "rms_norm_eps": 1e-05, "rope_theta": 100000,
-			"tie_word_embeddings": true, "torch_dtype": "float32",
+			"tie_word_embeddings": true, "torch_dtype": map[string]string{"F32": "float32", "BF16": "bfloat16"}[dtype],
 		}
 		data, _ := json.Marshal(cfg)
 		if smol.err = os.WriteFile(filepath.Join(smol.dir, "config.json"), data, 0o644); smol.err != nil {
@@ -60,7 +70,7 @@ func smolFolder(b *testing.B) (string, int64) {
 		}
 		var specs []weightstest.Spec
 		for _, p := range m.Spec.Root.Params("") {
-			specs = append(specs, weightstest.T(p.Name, "F32", p.Shape...))
+			specs = append(specs, weightstest.T(p.Name, dtype, p.Shape...))
 		}
 		prefix, n := weightstest.Header(b, specs)
 		path := filepath.Join(smol.dir, "model.safetensors")
@@ -73,9 +83,18 @@ func smolFolder(b *testing.B) (string, int64) {
 		w.Write(prefix)
 		rng := rand.New(rand.NewPCG(5, 6))
 		var buf [4]byte
-		for range n / 4 {
-			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(float32(rng.NormFloat64()*0.02)))
-			w.Write(buf[:])
+		eb := int64(4)
+		if dtype == "BF16" {
+			eb = 2
+		}
+		for range n / eb {
+			bits := math.Float32bits(float32(rng.NormFloat64() * 0.02))
+			if dtype == "BF16" {
+				binary.LittleEndian.PutUint16(buf[:], uint16(bits>>16))
+			} else {
+				binary.LittleEndian.PutUint32(buf[:], bits)
+			}
+			w.Write(buf[:eb])
 		}
 		if smol.err = w.Flush(); smol.err == nil {
 			smol.err = f.Close()
@@ -90,37 +109,50 @@ func smolFolder(b *testing.B) (string, int64) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if smol.dir != "" {
-		os.RemoveAll(smol.dir)
+	for _, smol := range smolFiles {
+		if smol.dir != "" {
+			os.RemoveAll(smol.dir)
+		}
 	}
 	os.Exit(code)
 }
 
 func BenchmarkSequentialRead(b *testing.B) {
-	dir, size := smolFolder(b)
+	for _, dtype := range []string{"F32", "BF16"} {
+		b.Run(dtype, func(b *testing.B) { sequentialRead(b, dtype) })
+	}
+}
+
+func sequentialRead(b *testing.B, dtype string) {
+	dir, size := smolFolderOf(b, dtype)
 	buf := make([]byte, 1<<20)
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
-		f, err := os.Open(filepath.Join(dir, "model.safetensors"))
+		readFile(b, filepath.Join(dir, "model.safetensors"), size, buf)
+	}
+}
+
+// readFile reads the file at path, of size bytes, front to back through buf.
+func readFile(b *testing.B, path string, size int64, buf []byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var n int64
+	for {
+		k, err := f.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		var n int64
-		for {
-			k, err := f.Read(buf)
-			n += int64(k)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		f.Close()
-		if n != size {
-			b.Fatalf("read %d of %d bytes", n, size)
-		}
+	}
+	if n != size {
+		b.Fatalf("read %d of %d bytes", n, size)
 	}
 }
 
@@ -151,22 +183,42 @@ func BenchmarkPlainCopy(b *testing.B) {
 }
 
 func BenchmarkWidthScore(b *testing.B) {
-	dir, _ := smolFolder(b)
+	for _, dtype := range []string{"F32", "BF16"} {
+		for _, method := range []neurons.Method{neurons.PPM, neurons.VOW, neurons.PON} {
+			b.Run(method.String()+"-"+dtype, func(b *testing.B) { widthScore(b, dtype, method) })
+		}
+	}
+}
+
+// widthScore times, in every iteration, a sequential read of the whole file and then the scoring,
+// so that both see the same load on a shared machine; it reports each one's GB/s and their ratio.
+func widthScore(b *testing.B, dtype string, method neurons.Method) {
+	dir, size := smolFolderOf(b, dtype)
 	m, err := modelio.Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := neurons.Score(context.Background(), m, neurons.PPM, nil)
+	s, err := neurons.Score(context.Background(), m, method, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(s.Bytes)
+	path, buf := filepath.Join(dir, "model.safetensors"), make([]byte, 1<<20)
+	var reading, scoring time.Duration
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := neurons.Score(context.Background(), m, neurons.PPM, nil); err != nil {
+		t0 := time.Now()
+		readFile(b, path, size, buf)
+		t1 := time.Now()
+		if _, err := neurons.Score(context.Background(), m, method, nil); err != nil {
 			b.Fatal(err)
 		}
+		reading, scoring = reading+t1.Sub(t0), scoring+time.Since(t1)
 	}
+	read := float64(size) * float64(b.N) / reading.Seconds() / 1e9
+	score := float64(s.Bytes) * float64(b.N) / scoring.Seconds() / 1e9
+	b.ReportMetric(score, "score-GB/s")
+	b.ReportMetric(read, "read-GB/s")
+	b.ReportMetric(score/read, "of-read")
 }
 
 func BenchmarkWidthWrite40(b *testing.B) {

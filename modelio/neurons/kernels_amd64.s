@@ -1,0 +1,278 @@
+#include "textflag.h"
+
+// AVX2 kernels for kernels_amd64.go. Each keeps the Go kernel's order of floating-point operations
+// lane for lane (see there), so its results equal the Go kernel's bit for bit.
+
+// func peaksAVX2(p *float32, blocks int, out *[24]float32)
+// blocks ≥ 1 blocks of 32 floats. out: 8 lanes of maxima, 8 of minima, 8 nonzero where a NaN was seen.
+TEXT ·peaksAVX2(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	MOVQ out+16(FP), DI
+	VBROADCASTSS (SI), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	VMOVAPS Y0, Y4
+	VMOVAPS Y0, Y5
+	VMOVAPS Y0, Y6
+	VMOVAPS Y0, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+peaksloop:
+	VMOVUPS (SI), Y10
+	VMOVUPS 32(SI), Y11
+	VMOVUPS 64(SI), Y12
+	VMOVUPS 96(SI), Y13
+	VMAXPS Y10, Y0, Y0
+	VMAXPS Y11, Y1, Y1
+	VMAXPS Y12, Y2, Y2
+	VMAXPS Y13, Y3, Y3
+	VMINPS Y10, Y4, Y4
+	VMINPS Y11, Y5, Y5
+	VMINPS Y12, Y6, Y6
+	VMINPS Y13, Y7, Y7
+	VCMPPS $3, Y11, Y10, Y14
+	VCMPPS $3, Y13, Y12, Y15
+	VORPS Y14, Y8, Y8
+	VORPS Y15, Y9, Y9
+	ADDQ $128, SI
+	DECQ CX
+	JNZ peaksloop
+
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VMINPS Y5, Y4, Y4
+	VMINPS Y7, Y6, Y6
+	VMINPS Y6, Y4, Y4
+	VORPS Y9, Y8, Y8
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y8, 64(DI)
+	VZEROUPPER
+	RET
+
+// func l1Rows4AVX2(p *float32, stride int, quads int, out *[16]float64)
+// Four rows at p + r·stride floats, quads ≥ 1 groups of 4 elements each. out[4r+k] is row r's
+// Σ|x| over its elements k, k+4, k+8, … in that order: the Go kernel's accumulator a_k.
+TEXT ·l1Rows4AVX2(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $2, BX
+	MOVQ quads+16(FP), CX
+	MOVQ out+24(FP), DI
+	LEAQ (SI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	MOVQ $0x7fffffffffffffff, AX
+	MOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ DX, DX
+
+l1loop:
+	VCVTPS2PD (SI)(DX*1), Y4
+	VCVTPS2PD (R8)(DX*1), Y5
+	VCVTPS2PD (R9)(DX*1), Y6
+	VCVTPS2PD (R10)(DX*1), Y7
+	VANDPD Y15, Y4, Y4
+	VANDPD Y15, Y5, Y5
+	VANDPD Y15, Y6, Y6
+	VANDPD Y15, Y7, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $16, DX
+	DECQ CX
+	JNZ l1loop
+
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func sumsRows4AVX2(p *float32, stride int, pairs int, shift *[8]float64, out *[16]float64)
+// Four rows at p + r·stride floats, pairs ≥ 1 groups of 2 elements each; shift holds rows 0 and 1's
+// shifts twice each, then rows 2 and 3's. With d = x − shift: out[0:4] are Σd over the even and odd
+// elements of rows 0 and 1, out[4:8] the same of rows 2 and 3, out[8:16] Σd·d likewise: the Go
+// kernel's s0, s1 and q0, q1, in its order (a product rounded, then added: no fused multiply-add).
+TEXT ·sumsRows4AVX2(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $2, BX
+	MOVQ pairs+16(FP), CX
+	MOVQ shift+24(FP), AX
+	MOVQ out+32(FP), DI
+	LEAQ (SI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	VMOVUPD (AX), Y14
+	VMOVUPD 32(AX), Y15
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ DX, DX
+
+sumsloop:
+	VMOVSD (SI)(DX*1), X4
+	VMOVHPS (R8)(DX*1), X4, X4
+	VMOVSD (R9)(DX*1), X5
+	VMOVHPS (R10)(DX*1), X5, X5
+	VCVTPS2PD X4, Y4
+	VCVTPS2PD X5, Y5
+	VSUBPD Y14, Y4, Y4
+	VSUBPD Y15, Y5, Y5
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VMULPD Y4, Y4, Y6
+	VMULPD Y5, Y5, Y7
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $8, DX
+	DECQ CX
+	JNZ sumsloop
+
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func widenBF16AVX2(dst *float32, src *uint16, blocks int)
+// blocks ≥ 1 blocks of 16 BF16 values, each widened exactly to float32 (its bits shifted left 16).
+TEXT ·widenBF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ blocks+16(FP), CX
+
+widenloop:
+	VPMOVZXWD (SI), Y0
+	VPMOVZXWD 16(SI), Y1
+	VPSLLD $16, Y0, Y0
+	VPSLLD $16, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ widenloop
+	VZEROUPPER
+	RET
+
+// func peaksBF16AVX2(p *uint16, blocks int, out *[24]float32)
+// peaksAVX2 over BF16 values, each widened in its register: blocks ≥ 1 blocks of 32.
+TEXT ·peaksBF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	MOVQ out+16(FP), DI
+	VPMOVZXWD (SI), Y0
+	VPSLLD $16, Y0, Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	VMOVAPS Y0, Y4
+	VMOVAPS Y0, Y5
+	VMOVAPS Y0, Y6
+	VMOVAPS Y0, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+peaksbf16loop:
+	VPMOVZXWD (SI), Y10
+	VPMOVZXWD 16(SI), Y11
+	VPMOVZXWD 32(SI), Y12
+	VPMOVZXWD 48(SI), Y13
+	VPSLLD $16, Y10, Y10
+	VPSLLD $16, Y11, Y11
+	VPSLLD $16, Y12, Y12
+	VPSLLD $16, Y13, Y13
+	VMAXPS Y10, Y0, Y0
+	VMAXPS Y11, Y1, Y1
+	VMAXPS Y12, Y2, Y2
+	VMAXPS Y13, Y3, Y3
+	VMINPS Y10, Y4, Y4
+	VMINPS Y11, Y5, Y5
+	VMINPS Y12, Y6, Y6
+	VMINPS Y13, Y7, Y7
+	VCMPPS $3, Y11, Y10, Y14
+	VCMPPS $3, Y13, Y12, Y15
+	VORPS Y14, Y8, Y8
+	VORPS Y15, Y9, Y9
+	ADDQ $64, SI
+	DECQ CX
+	JNZ peaksbf16loop
+
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VMINPS Y5, Y4, Y4
+	VMINPS Y7, Y6, Y6
+	VMINPS Y6, Y4, Y4
+	VORPS Y9, Y8, Y8
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y8, 64(DI)
+	VZEROUPPER
+	RET
+
+// func l1Rows4BF16AVX2(p *uint16, stride int, quads int, out *[16]float64)
+// l1Rows4AVX2 over BF16 values, each widened in its register; stride in elements.
+TEXT ·l1Rows4BF16AVX2(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ stride+8(FP), BX
+	SHLQ $1, BX
+	MOVQ quads+16(FP), CX
+	MOVQ out+24(FP), DI
+	LEAQ (SI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	MOVQ $0x7fffffffffffffff, AX
+	MOVQ AX, X15
+	VPBROADCASTQ X15, Y15
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ DX, DX
+
+l1bf16loop:
+	VPMOVZXWD (SI)(DX*1), X4
+	VPMOVZXWD (R8)(DX*1), X5
+	VPMOVZXWD (R9)(DX*1), X6
+	VPMOVZXWD (R10)(DX*1), X7
+	VPSLLD $16, X4, X4
+	VPSLLD $16, X5, X5
+	VPSLLD $16, X6, X6
+	VPSLLD $16, X7, X7
+	VCVTPS2PD X4, Y4
+	VCVTPS2PD X5, Y5
+	VCVTPS2PD X6, Y6
+	VCVTPS2PD X7, Y7
+	VANDPD Y15, Y4, Y4
+	VANDPD Y15, Y5, Y5
+	VANDPD Y15, Y6, Y6
+	VANDPD Y15, Y7, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $8, DX
+	DECQ CX
+	JNZ l1bf16loop
+
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET
