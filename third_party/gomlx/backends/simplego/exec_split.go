@@ -37,8 +37,13 @@ var reduceOps = map[backends.OpType]bool{
 // execSplit runs exec on node, split along the leading axis across the cores when the op allows it
 // and the output is large enough; otherwise it calls exec as is.
 func (b *Backend) execSplit(exec nodeExecutor, node *Node, inputs []*Buffer, owned []bool) (*Buffer, error) {
+	exec = fastExecutor(exec, node) // exec_fast.go
 	out := node.shape
-	if !splitOps[node.opType] || out.Rank() == 0 || out.Size() < splitMinSize || b.isFinalized {
+	work := out.Size()
+	if reduceOps[node.opType] && len(inputs) > 0 {
+		work = inputs[0].shape.Size() // a reduction's work is its operand's size, not its output's
+	}
+	if !splitOps[node.opType] || out.Rank() == 0 || work < splitMinSize || b.isFinalized {
 		return exec(b, node, inputs, owned)
 	}
 	parts := min(runtime.GOMAXPROCS(0), out.Dimensions[0])
