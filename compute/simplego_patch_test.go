@@ -12,11 +12,11 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// TestPureGoBroadcastAndLastAxisReductions checks the patched simplego's fast paths
+// TestPureGoPatchedOpsMatchPlainLoops checks the patched simplego's fast paths
 // (third_party/gomlx/PATCH.md, change 3) against plain Go loops, to the bit: binary ops with an input
-// broadcast along the last axis, along the leading axes or along both, and ReduceSum/ReduceMax over the
-// last axis, in shapes below the size where ops are split across the cores and above it.
-func TestPureGoBroadcastAndLastAxisReductions(t *testing.T) {
+// broadcast along the last axis, along the leading axes or along both, ReduceSum/ReduceMax over the
+// last axis, and a Transpose and a Slice that keep axis 0 (split across the cores like element-wise ops), in shapes below the size where ops are split across the cores and above it.
+func TestPureGoPatchedOpsMatchPlainLoops(t *testing.T) {
 	be, err := newSimpleGo()
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +38,9 @@ func TestPureGoBroadcastAndLastAxisReductions(t *testing.T) {
 		xp := Parameter(g, "x", shapes.Make(dtypes.Float32, 2, rows, cols))
 		cp := Parameter(g, "col", shapes.Make(dtypes.Float32, 2, rows, 1))
 		wp := Parameter(g, "w", shapes.Make(dtypes.Float32, 1, 1, cols))
+		half := cols / 2
 		g.Compile(Mul(xp, cp), Sub(xp, wp), Div(wp, xp), Add(cp, wp), Max(cp, xp),
-			ReduceSum(xp, -1), ReduceMax(xp, -1))
+			ReduceSum(xp, -1), ReduceMax(xp, -1), Transpose(xp, 1, 2), SliceAxis(xp, 2, AxisRange(1, 1+half)))
 		buf := func(data []float32, dims ...int) backends.Buffer {
 			b, err := be.BufferFromFlatData(0, data, shapes.Make(dtypes.Float32, dims...))
 			if err != nil {
@@ -50,11 +51,12 @@ func TestPureGoBroadcastAndLastAxisReductions(t *testing.T) {
 		outs := g.RunWithBuffers([]backends.Buffer{buf(x, 2, rows, cols), buf(col, 2, rows, 1), buf(w, 1, 1, cols)},
 			[]bool{true, true, true}, 0)
 		n := 2 * rows
-		want := make([][]float32, 7)
+		want := make([][]float32, 9)
 		for i := range want[:5] {
 			want[i] = make([]float32, n*cols)
 		}
 		want[5], want[6] = make([]float32, n), make([]float32, n)
+		want[7], want[8] = make([]float32, n*cols), make([]float32, n*half)
 		for r := range n {
 			s, m := float32(0), float32(math.Inf(-1))
 			for k := range cols {
@@ -64,12 +66,17 @@ func TestPureGoBroadcastAndLastAxisReductions(t *testing.T) {
 				want[2][i] = w[k] / v
 				want[3][i] = col[r] + w[k]
 				want[4][i] = max(col[r], v)
+				bb, rr := r/rows, r%rows
+				want[7][(bb*cols+k)*rows+rr] = v
+				if k >= 1 && k < 1+half {
+					want[8][r*half+k-1] = v
+				}
 				s += v
 				m = max(m, v)
 			}
 			want[5][r], want[6][r] = s, m
 		}
-		for o, name := range []string{"x·col", "x−w", "w/x", "col+w", "max(col, x)", "Σ_last x", "max_last x"} {
+		for o, name := range []string{"x·col", "x−w", "w/x", "col+w", "max(col, x)", "Σ_last x", "max_last x", "xᵀ(1,2)", "x[:, :, 1:1+half]"} {
 			got := tensors.MustCopyFlatData[float32](outs[o])
 			outs[o].FinalizeAll()
 			if len(got) != len(want[o]) {
