@@ -32,6 +32,7 @@ test: deps-test lint unit fuzz gui
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './third_party/*')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build -tags nogui -o /dev/null . # the pure Go build (no cgo: no Fyne, no XLA) still compiles
 
 unit:
 	$(GO) test -count=1 ./...

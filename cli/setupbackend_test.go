@@ -11,6 +11,9 @@ import (
 )
 
 // A wrong command line exits 2 with the usage hint, before anything is looked up.
+// cgoBuild is false in a build without cgo (setupbackend_nocgo_test.go), where no plugin loads.
+var cgoBuild = true
+
 func TestSetupBackendArguments(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -33,6 +36,9 @@ func TestSetupBackendArguments(t *testing.T) {
 // Without a network to the plugin's host, the install fails fast with one line that names the host and
 // what to do, exit 1, and writes nothing. Where the host answers, the test skips rather than download.
 func TestSetupBackendOffline(t *testing.T) {
+	if !cgoBuild {
+		t.Skip("built without cgo: setup-backend refuses (TestSetupBackendNoCgo covers that build)")
+	}
 	for _, tc := range []struct{ plugin, host, what, advice string }{
 		{"cpu", "api.github.com", "XLA CPU plugin", "unpack it into ~/.local/lib/go-xla"},
 		{"cuda", "pypi.org", "CUDA plugin", `pip install "jax[cuda13]"`},

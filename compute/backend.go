@@ -3,19 +3,15 @@ package compute
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 
-	"github.com/gomlx/go-xla/pkg/pjrt"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
-	"github.com/gomlx/gomlx/backends/xla"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"k8s.io/klog/v2"
 )
 
 // Backend choices for Options.Backend.
@@ -32,23 +28,8 @@ const (
 	FP32 = "fp32"
 )
 
-// pjrtAPIMajor is the PJRT C API major version of the header go-xla v0.1.4 compiles against
-// (pjrt_c_api.h: PJRT_API_MAJOR 0, PJRT_API_MINOR 83). Within a major version the API only grows,
-// with struct sizes checked on every call, so a plugin of another minor version still loads.
-const pjrtAPIMajor = 0
-
-func init() {
-	// Nothing is ever downloaded behind the user's back: GoMLX's xla backend reads this variable at
-	// its own init (too early for us to set it there), so switch auto-install off explicitly too.
-	os.Setenv(xla.NoAutoInstallEnv, "1")
-	xla.EnableAutoInstall(false)
-	// go-xla logs a plugin that fails to load through klog on stderr; Layerscope reports it itself, in
-	// one line, so klog stays quiet unless LAYERSCOPE_XLA_LOG asks for it (when debugging a plugin).
-	if os.Getenv("LAYERSCOPE_XLA_LOG") == "" {
-		klog.LogToStderr(false)
-		klog.SetOutput(io.Discard)
-	}
-}
+// errNoXLA is why no PJRT plugin opens in a build without cgo (xlaBuilt false).
+var errNoXLA = errors.New("GPU and XLA CPU backends need a cgo build of Layerscope (this one was built with CGO_ENABLED=0)")
 
 // device is an opened backend and what a person calls it.
 type device struct {
@@ -92,6 +73,15 @@ type candidate struct {
 // each is loaded when its turn comes.
 func candidates(choice string) ([]candidate, error) {
 	var gpus, cpus []candidate
+	if !xlaBuilt {
+		// Without cgo no plugin loads: auto and cpu take the pure Go backend, gpu says why not.
+		switch choice {
+		case "", BackendAuto, BackendCPU:
+			return []candidate{{label: "pure Go backend", open: openGo}}, nil
+		case BackendGPU:
+			return nil, fmt.Errorf("--backend gpu: %v", errNoXLA)
+		}
+	}
 	if choice == BackendAuto || choice == BackendGPU || choice == "" {
 		for _, path := range findCUDAPlugins() {
 			gpus = append(gpus, candidate{label: "CUDA PJRT plugin " + path, open: func() (*device, error) { return openXLA(path) }})
@@ -148,78 +138,10 @@ func newSimpleGo() (backends.Backend, error) {
 	return simplego.New(cfg)
 }
 
-// openXLA loads a CUDA PJRT plugin by absolute path through GoMLX's xla backend, after checking its
-// PJRT API version. A plugin that panics while loading (GoMLX and go-xla panic on some failures) is
-// recovered into an error, so the caller can fall back.
-func openXLA(path string) (d *device, err error) {
-	defer recoverError(&err)
-	configureCUDA(path)
-	if err := loadPlugin(path, "CUDA PJRT plugin"); err != nil {
-		return nil, err
-	}
-	// Without this the CUDA client takes 75% of the GPU's memory at start (XLA's default, which JAX
-	// users know as XLA_PYTHON_CLIENT_PREALLOCATE): a desktop app shares the GPU, and its peak memory
-	// should be what it uses. A plugin that does not take the option is opened with its defaults.
-	b, err := xla.NewWithOptions(path, pjrt.NamedValuesMap{"preallocate": false})
-	if err != nil {
-		b, err = xla.NewWithOptions(path, nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("CUDA PJRT plugin %s: loaded, but no client: %s", path, oneLine(err))
-	}
-	if b.NumDevices() == 0 {
-		b.Finalize()
-		return nil, fmt.Errorf("CUDA PJRT plugin %s: loaded, but it sees no GPU", path)
-	}
-	name := deviceName(b.DeviceDescription(0))
-	if !strings.Contains(name, "NVIDIA") {
-		// Newer plugins print only "cuda:0 [processId=0]", and go-xla does not expose the device kind:
-		// the NVIDIA driver names the model in /proc.
-		if model := nvidiaModel("/proc/driver/nvidia/gpus"); model != "" {
-			name = model
-		}
-	}
-	return &device{backend: b, name: fmt.Sprintf("%s (CUDA PJRT, %s)", name, path), kind: "xla", gpu: true, plugin: path}, nil
-}
-
-// openXLACPU loads an XLA CPU PJRT plugin by absolute path through GoMLX's xla backend, after checking
-// its PJRT API version; a panic while loading is recovered into an error, as in openXLA. XLA runs on
-// every core (its own thread pool, not GOMAXPROCS), on host memory: weights go up as copies of the
-// mapped file (GoMLX's shared buffers are only switched on for a plugin named "cpu", not one opened
-// by path).
-func openXLACPU(path string) (d *device, err error) {
-	defer recoverError(&err)
-	if err := loadPlugin(path, "XLA CPU plugin"); err != nil {
-		return nil, err
-	}
-	b, err := xla.NewWithOptions(path, nil)
-	if err != nil {
-		return nil, fmt.Errorf("XLA CPU plugin %s: loaded, but no client: %s", path, oneLine(err))
-	}
-	if b.NumDevices() == 0 {
-		b.Finalize()
-		return nil, fmt.Errorf("XLA CPU plugin %s: loaded, but it has no device", path)
-	}
-	return &device{backend: b, name: cpuDeviceName(path, runtime.NumCPU()), kind: "xla", plugin: path}, nil
-}
-
 // cpuDeviceName is what a person reads for an XLA CPU plugin: PJRT's own device string says no more
 // than "cpu:0".
 func cpuDeviceName(path string, cores int) string {
 	return fmt.Sprintf("XLA CPU, %d cores (CPU PJRT, %s)", cores, path)
-}
-
-// loadPlugin loads a PJRT plugin file (what says "CUDA PJRT plugin" or "XLA CPU plugin" in the errors)
-// and checks that it speaks Layerscope's PJRT API major version.
-func loadPlugin(path, what string) error {
-	plugin, err := pjrt.GetPlugin(path)
-	if err != nil {
-		return fmt.Errorf("%s %s: cannot load it: %s", what, path, loadReason(path, err))
-	}
-	if major, minor := plugin.Version(); major != pjrtAPIMajor {
-		return fmt.Errorf("%s %s: PJRT API %d.%d, Layerscope speaks %d.x", what, path, major, minor, pjrtAPIMajor)
-	}
-	return nil
 }
 
 // loadReason digs the dynamic loader's reason ("file too short", "libcudart.so.12: cannot open shared

@@ -106,6 +106,9 @@ func TestFindInstalledPlugins(t *testing.T) {
 // CUDA plugins alone; cpu the XLA CPU plugin, then pure Go. $LAYERSCOPE_PJRT_PLUGIN goes first in the
 // list its file name puts it in.
 func TestCandidatesOrder(t *testing.T) {
+	if !xlaBuilt {
+		t.Skip("built without cgo: no PJRT plugin loads (TestNoCgoBackends covers that build)")
+	}
 	home := isolatePluginSearch(t)
 	withCPUPluginSearch(t)
 	goxla := filepath.Join(home, ".local", "lib", "go-xla")
@@ -150,6 +153,9 @@ func TestCandidatesOrder(t *testing.T) {
 }
 
 func TestGPUWithoutPlugin(t *testing.T) {
+	if !xlaBuilt {
+		t.Skip("built without cgo: no PJRT plugin loads (TestNoCgoBackends covers that build)")
+	}
 	isolatePluginSearch(t)
 	if found := findCUDAPlugins(); len(found) > 0 {
 		t.Fatalf("the isolated search found %s", found[0])
@@ -162,6 +168,9 @@ func TestGPUWithoutPlugin(t *testing.T) {
 // A plugin that cannot load (here not even a shared library) is reported and the run goes on on the
 // pure Go backend; asked for the GPU alone, the run fails with one line that says why.
 func TestBrokenPluginFallsBack(t *testing.T) {
+	if !xlaBuilt {
+		t.Skip("built without cgo: no PJRT plugin loads (TestNoCgoBackends covers that build)")
+	}
 	home := isolatePluginSearch(t)
 	bad := touch(t, filepath.Join(home, "broken_cuda_plugin.so"), "not an ELF file")
 	t.Setenv(pluginEnv, bad)
@@ -186,6 +195,9 @@ func TestBrokenPluginFallsBack(t *testing.T) {
 // A CPU plugin that cannot load falls back to the pure Go backend with a note, for --backend cpu and
 // for auto alike.
 func TestBrokenCPUPluginFallsBack(t *testing.T) {
+	if !xlaBuilt {
+		t.Skip("built without cgo: no PJRT plugin loads (TestNoCgoBackends covers that build)")
+	}
 	home := isolatePluginSearch(t)
 	withCPUPluginSearch(t)
 	bad := touch(t, filepath.Join(home, ".local", "lib", "go-xla", cpuPluginLink), "not an ELF file")

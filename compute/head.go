@@ -151,6 +151,16 @@ func (e *engine) runHead(x *tensors.Tensor, normW []backends.Buffer, lmW backend
 		if lmW == nil {
 			e.release([]backends.Buffer{rowsW})
 		}
+		if hostReduce && len(outs) == 1 {
+			// The logits are read where the executable left them (the pure Go backend shares its buffers
+			// with the host): copying them out first took a core for a fifth of the head's time.
+			err = tensors.ConstFlatData(outs[0], func(l []float32) { e.reduceSlice(l, c, maxL, sumExp, target) })
+			outs[0].FinalizeAll()
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		vals := make([][]float32, len(outs))
 		for k, t := range outs {
 			if err == nil {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gomlx/go-xla/pkg/installer"
-	"github.com/gomlx/go-xla/pkg/pjrt"
 )
 
 // Plugins SetupBackend installs.
@@ -28,6 +27,10 @@ const (
 
 // DefaultSetupTimeout is how long SetupBackend waits for the download host's first answer.
 const DefaultSetupTimeout = 15 * time.Second
+
+// cpuPluginVersion is the XLA CPU plugin release go-xla v0.1.4 was tested against (its
+// pjrt.DefaultCPUVersion, which a build without cgo cannot import; setup_cgo_test.go checks they agree).
+const cpuPluginVersion = "v0.83.3"
 
 // SetupOptions say where and how SetupBackend installs.
 type SetupOptions struct {
@@ -66,7 +69,7 @@ type setupTarget struct {
 
 // setupTargets maps the names SetupBackend takes to their targets.
 func setupTargets() map[string]setupTarget {
-	cpuVersion := pjrt.DefaultCPUVersion // the version go-xla v0.1.4 was tested against
+	cpuVersion := cpuPluginVersion
 	platform := runtime.GOOS + "_" + runtime.GOARCH
 	cpuPlatform := ""
 	// The Windows build is a .dll, which the plugin search does not look for.
@@ -126,6 +129,10 @@ func SetupBackend(ctx context.Context, which string, opts SetupOptions) (*Instal
 	}
 	if target.platform != "" {
 		return nil, errors.New(target.platform)
+	}
+	if !xlaBuilt {
+		// A plugin this build cannot load is not worth a download.
+		return nil, errNoXLA
 	}
 	dir := opts.Dir
 	if dir == "" {

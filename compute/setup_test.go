@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gomlx/go-xla/pkg/installer"
-	"github.com/gomlx/go-xla/pkg/pjrt"
 )
 
 // closedURL returns an https URL on a local port nothing listens on: connecting fails at once, on any
@@ -55,6 +54,9 @@ func fakeTargets(t *testing.T, probe string, installs *int) {
 // Without an answer from the download host, nothing is written and the error is one line naming the
 // host and the way to install without a network.
 func TestSetupWithoutNetwork(t *testing.T) {
+	if !xlaBuilt {
+		t.Skip("built without cgo: no PJRT plugin loads (TestNoCgoBackends covers that build)")
+	}
 	home := isolatePluginSearch(t)
 	installs := 0
 	probe := closedURL(t)
@@ -84,6 +86,9 @@ func TestSetupWithoutNetwork(t *testing.T) {
 // With the host reachable (a local server that answers 404), the installer runs with its progress on opts.Progress,
 // not on stdout; the plugin installed is tried, and a second run finds it there unless forced.
 func TestSetupInstalls(t *testing.T) {
+	if !xlaBuilt {
+		t.Skip("built without cgo: no PJRT plugin loads (TestNoCgoBackends covers that build)")
+	}
 	home := isolatePluginSearch(t)
 	srv := httptest.NewServer(http.NotFoundHandler()) // any answer will do
 	defer srv.Close()
@@ -94,7 +99,7 @@ func TestSetupInstalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plugin := filepath.Join(home, ".local", "lib", "go-xla", "pjrt_c_api_cpu_"+pjrt.DefaultCPUVersion+"_plugin.so")
+	plugin := filepath.Join(home, ".local", "lib", "go-xla", "pjrt_c_api_cpu_"+cpuPluginVersion+"_plugin.so")
 	if res.Plugin != plugin || res.Already || installs != 1 || res.Device != "" ||
 		!strings.Contains(res.LoadErr, "XLA CPU plugin "+plugin+": cannot load it") {
 		t.Errorf("result %+v, %d installs", res, installs)

@@ -27,6 +27,21 @@ var splitOps = map[backends.OpType]bool{
 	backends.OpTypeLogistic: true, backends.OpTypeTanh: true, backends.OpTypeRsqrt: true,
 	backends.OpTypeSqrt: true, backends.OpTypeErf: true, backends.OpTypeWhere: true,
 	backends.OpTypeReduceSum: true, backends.OpTypeReduceMax: true, backends.OpTypeReduceMin: true,
+	backends.OpTypeTranspose: true, backends.OpTypeSlice: true, // when they keep axis 0: keepsAxis0
+}
+
+// keepsAxis0 reports whether a Transpose or a Slice maps output row i along axis 0 to input row i
+// (the permutation keeps axis 0 first; the slice takes all of axis 0, in order), so that it splits
+// like an element-wise op.
+func keepsAxis0(node *Node, inputs []*Buffer) bool {
+	switch p := node.data.(type) {
+	case []int:
+		return node.opType != backends.OpTypeTranspose || len(p) > 0 && p[0] == 0
+	case *sliceNode:
+		return node.opType == backends.OpTypeSlice && len(p.starts) > 0 && p.starts[0] == 0 && p.strides[0] == 1 &&
+			p.limits[0] == inputs[0].shape.Dimensions[0]
+	}
+	return node.opType != backends.OpTypeTranspose && node.opType != backends.OpTypeSlice
 }
 
 // reduceOps are the reductions among splitOps: split only when axis 0 is not reduced.
@@ -37,8 +52,13 @@ var reduceOps = map[backends.OpType]bool{
 // execSplit runs exec on node, split along the leading axis across the cores when the op allows it
 // and the output is large enough; otherwise it calls exec as is.
 func (b *Backend) execSplit(exec nodeExecutor, node *Node, inputs []*Buffer, owned []bool) (*Buffer, error) {
+	exec = fastExecutor(exec, node) // exec_fast.go
 	out := node.shape
-	if !splitOps[node.opType] || out.Rank() == 0 || out.Size() < splitMinSize || b.isFinalized {
+	work := out.Size()
+	if reduceOps[node.opType] && len(inputs) > 0 {
+		work = inputs[0].shape.Size() // a reduction's work is its operand's size, not its output's
+	}
+	if !splitOps[node.opType] || out.Rank() == 0 || work < splitMinSize || b.isFinalized || !keepsAxis0(node, inputs) {
 		return exec(b, node, inputs, owned)
 	}
 	parts := min(runtime.GOMAXPROCS(0), out.Dimensions[0])
