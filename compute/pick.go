@@ -16,18 +16,10 @@ func picked(t *weights.Tensor, m []byte) (*weights.Tensor, []byte, error) {
 		return nil, nil, fmt.Errorf("%s: tensor %s lies past the end of the file (bytes %d to %d of %d)",
 			t.File, t.Name, t.Offset, t.Offset+src, len(m))
 	}
-	if p.Axis < 0 || p.Axis >= len(p.SourceShape) || t.Elements() == 0 {
-		return nil, nil, fmt.Errorf("tensor %s: bad pick of axis %d from %v", t.Name, p.Axis, p.SourceShape)
+	outer, n, inner, err := t.PickLayout()
+	if err != nil {
+		return nil, nil, err
 	}
-	elem := t.Size / t.Elements()
-	outer, inner := int64(1), elem
-	for _, d := range p.SourceShape[:p.Axis] {
-		outer *= d
-	}
-	for _, d := range p.SourceShape[p.Axis+1:] {
-		inner *= d
-	}
-	n := p.SourceShape[p.Axis]
 	b := m[t.Offset : t.Offset+src]
 	out := make([]byte, 0, t.Size)
 	for o := range outer {

@@ -3,7 +3,6 @@ package prune
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
@@ -21,18 +20,10 @@ var pickChunk int64 = 8 << 20
 // (the columns of a down weight), so the file is read once, front to back.
 func copyPicked(out, in *os.File, t *weights.Tensor, c *counter) error {
 	p := t.Pick
-	if p.Axis < 0 || p.Axis >= len(p.SourceShape) || t.Elements() == 0 {
-		return fmt.Errorf("tensor %s: bad pick of axis %d from %v", t.Name, p.Axis, p.SourceShape)
+	outer, n, inner, err := t.PickLayout()
+	if err != nil {
+		return err
 	}
-	elem := t.Size / t.Elements()
-	outer, inner := int64(1), elem
-	for _, d := range p.SourceShape[:p.Axis] {
-		outer *= d
-	}
-	for _, d := range p.SourceShape[p.Axis+1:] {
-		inner *= d
-	}
-	n := p.SourceShape[p.Axis]
 	slab := n * inner
 	runs := consecutiveRuns(p.Index)
 	w := bufio.NewWriterSize(out, 1<<20)

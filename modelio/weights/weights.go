@@ -27,7 +27,7 @@ type Tensor struct {
 	// Pick is set on a tensor of a width-pruned model that is not yet written (modelio.NarrowMLP):
 	// the bytes at Offset are then the source tensor of Pick.SourceShape, and this tensor is its
 	// slices Pick.Index along Pick.Axis; Shape and Size are the picked tensor's. Readers of the bytes
-	// must honour it: the prune writer gathers the slices, the compute engine refuses such a tensor.
+	// must honour it: the prune writer and the compute engine gather the slices (PickLayout).
 	Pick *Pick
 }
 
@@ -37,6 +37,27 @@ type Pick struct {
 	Axis        int
 	Index       []int // source indices along Axis, in the order written
 	SourceShape []int64
+}
+
+// PickLayout views the source tensor of t, which picks slices of it, as bytes [outer, n, inner]: n
+// slices along the picked axis, each inner bytes long, repeated outer times. The kept slices are
+// Pick.Index of the n.
+func (t *Tensor) PickLayout() (outer, n, inner int64, err error) {
+	p := t.Pick
+	if p == nil {
+		return 0, 0, 0, fmt.Errorf("tensor %s picks no slices", t.Name)
+	}
+	if p.Axis < 0 || p.Axis >= len(p.SourceShape) || t.Elements() == 0 {
+		return 0, 0, 0, fmt.Errorf("tensor %s: bad pick of axis %d from %v", t.Name, p.Axis, p.SourceShape)
+	}
+	outer, inner = 1, t.Size/t.Elements()
+	for _, d := range p.SourceShape[:p.Axis] {
+		outer *= d
+	}
+	for _, d := range p.SourceShape[p.Axis+1:] {
+		inner *= d
+	}
+	return outer, p.SourceShape[p.Axis], inner, nil
 }
 
 // SourceSize is the number of bytes t's data occupies in File: Size, or the source tensor's size
