@@ -42,38 +42,26 @@ func ScoreActivations(ctx context.Context, m *modelio.Model, method Method, norm
 	if !m.HasWeights() {
 		return nil, fmt.Errorf("%s has no weights: the hybrid score needs the .safetensors files", m.Name)
 	}
-	maps, err := mapFiles(m.Weights)
-	if err != nil {
-		return nil, err
-	}
-	defer maps.close()
-	blocks := units[len(units)-1].Block + 1
-	if progress != nil {
-		progress(0, blocks)
-	}
-	for i, u := range units {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, maps *fileMaps) error {
 		a, b, n, err := unitStats(m, maps, u, PPM)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Bytes += n
 		terms := []*stats{a, b}
 		if u.Kind != modelio.MLPClassic { // GLU: gate, up, and down's columns
 			t, err := modelio.UnitTensor(m, u.Down.Weight())
 			if err != nil {
-				return nil, err
+				return err
 			}
 			data, err := maps.bytes(t)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			s.Bytes += int64(len(data))
 			d := newStats(int(u.Width), PPM)
 			if err := feedCols(d, t.DType, data, int(u.Hidden), int(u.Width)); err != nil {
-				return nil, fmt.Errorf("%s: %v", t.File, err)
+				return fmt.Errorf("%s: %v", t.File, err)
 			}
 			terms = append(terms, d)
 		}
@@ -93,12 +81,13 @@ func ScoreActivations(ctx context.Context, m *modelio.Model, method Method, norm
 		for j := range structural {
 			s.Score[i][j] = structural[j] * norms[i][j]
 			if math.IsNaN(s.Score[i][j]) || math.IsInf(s.Score[i][j], 0) {
-				return nil, fmt.Errorf("%s: %s: neuron %d's hybrid score is %v: its weights or activations hold NaN or infinite values", m.Name, u.Path, j, s.Score[i][j])
+				return fmt.Errorf("%s: %s: neuron %d's hybrid score is %v: its weights or activations hold NaN or infinite values", m.Name, u.Path, j, s.Score[i][j])
 			}
 		}
-		if progress != nil && (i == len(units)-1 || units[i+1].Block != u.Block) {
-			progress(u.Block+1, blocks)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }

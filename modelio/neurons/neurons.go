@@ -115,37 +115,53 @@ func Score(ctx context.Context, m *modelio.Model, method Method, progress func(d
 	if err != nil {
 		return nil, err
 	}
-	maps, err := mapFiles(m.Weights)
+	s := &Scores{Method: method, Units: units, Score: make([][]float64, len(units))}
+	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, maps *fileMaps) error {
+		a, b, n, err := unitStats(m, maps, u, method)
+		if err != nil {
+			return err
+		}
+		s.Bytes += n
+		s.Score[i] = combine(method, a, b)
+		for j, v := range s.Score[i] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%s: %s: neuron %d's weights hold NaN or infinite values, so its %s score is %v: the checkpoint is broken",
+					m.Name, u.Path, j, method, v)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// streamUnits maps m's weight files and calls score on each unit in turn, block by block: ctx
+// cancels between units, and progress (when not nil) hears the blocks done and in all.
+func streamUnits(ctx context.Context, m *modelio.Model, units []modelio.MLPUnit, progress func(done, total int),
+	score func(i int, u modelio.MLPUnit, maps *fileMaps) error) error {
+	maps, err := mapFiles(m.Weights)
+	if err != nil {
+		return err
+	}
 	defer maps.close()
-	s := &Scores{Method: method, Units: units, Score: make([][]float64, len(units))}
 	blocks := units[len(units)-1].Block + 1
 	if progress != nil {
 		progress(0, blocks)
 	}
 	for i, u := range units {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		a, b, n, err := unitStats(m, maps, u, method)
-		if err != nil {
-			return nil, err
-		}
-		s.Bytes += n
-		s.Score[i] = combine(method, a, b)
-		for j, v := range s.Score[i] {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%s: %s: neuron %d's weights hold NaN or infinite values, so its %s score is %v: the checkpoint is broken",
-					m.Name, u.Path, j, method, v)
-			}
+		if err := score(i, u, maps); err != nil {
+			return err
 		}
 		if progress != nil && (i == len(units)-1 || units[i+1].Block != u.Block) {
 			progress(u.Block+1, blocks)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // combine turns the two sides' statistics into one score per neuron.
