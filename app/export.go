@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -9,8 +8,6 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-
-	"github.com/layerscope/layerscope/render"
 )
 
 // exportItem is File > Export: the current view as PNG at 1×, 2× (Ctrl+E) or 4×, or as SVG.
@@ -37,7 +34,7 @@ func (w *Window) export(format string, scale float64) {
 	w.askSavePath("Export the view", exportName(w.models[0].Name, len(w.models), format, scale), "."+format, func(path string) {
 		w.status.SetText("Exporting " + filepath.Base(path) + "…")
 		go func() {
-			err := writeFileAtomic(path, func(wr io.Writer) error { return writeDiagram(wr, d, format, scale) })
+			err := writeFileAtomic(path, func(wr io.Writer) error { return d.Encode(wr, format, scale) })
 			fyne.Do(func() {
 				if err != nil {
 					w.banner.show(fmt.Sprintf("%s: %v", path, err))
@@ -51,21 +48,6 @@ func (w *Window) export(format string, scale float64) {
 			})
 		}()
 	})
-}
-
-// writeDiagram encodes d as SVG, or as PNG at scale.
-func writeDiagram(wr io.Writer, d *render.Diagram, format string, scale float64) error {
-	bw := bufio.NewWriter(wr)
-	var err error
-	if format == "svg" {
-		err = d.SVG(bw)
-	} else {
-		err = d.PNG(bw, scale)
-	}
-	if err != nil {
-		return err
-	}
-	return bw.Flush()
 }
 
 // exportName suggests a file name: "llama-3.2-1b@2x.png", "llama-3.2-1b-and-2-more.svg".

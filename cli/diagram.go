@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -74,19 +73,7 @@ func runDiagram(env *Env, args []string) error {
 // writeDiagram writes d to path through a temporary file beside it, so a failed export never leaves a
 // half-written picture where a good one was.
 func writeDiagram(d *render.Diagram, path, ext string, scale float64) error {
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
-		var err error
-		if ext == ".svg" {
-			err = d.SVG(bw)
-		} else {
-			err = d.PNG(bw, scale)
-		}
-		if err != nil {
-			return err
-		}
-		return bw.Flush()
-	})
+	err := atomicfile.Write(path, func(w io.Writer) error { return d.Encode(w, strings.TrimPrefix(ext, "."), scale) })
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, plainErr(err))
 	}
