@@ -57,6 +57,20 @@ func newWhatIfBar(w *Window) *whatIfBar {
 	return b
 }
 
+// savings are the pruned model's parameters, how many fewer than the full model's, and that as a
+// percentage of the full model's.
+func (wi *whatIf) savings() (now, saved int64, share float64) {
+	now = wi.pruned.Spec.Root.NumParams()
+	before := wi.pruned.SourceParams
+	if before == 0 {
+		before = wi.orig.Spec.Root.NumParams()
+	}
+	if before > 0 {
+		share = 100 * float64(before-now) / float64(before)
+	}
+	return now, before - now, share
+}
+
 // whatIfText says what the pruned model is and what it saves: "Llama-3.2-1B without blocks 5, 10:
 // 14 blocks, 1.12 B parameters, 121 M fewer (9.8%). Nothing is written until you save a copy."
 func whatIfText(wi *whatIf) string {
@@ -64,16 +78,7 @@ func whatIfText(wi *whatIf) string {
 		return widthWhatIfText(wi)
 	}
 	p := wi.pruned
-	now := p.Spec.Root.NumParams()
-	before := p.SourceParams
-	if before == 0 {
-		before = wi.orig.Spec.Root.NumParams()
-	}
-	saved := before - now
-	share := 0.0
-	if before > 0 {
-		share = 100 * float64(saved) / float64(before)
-	}
+	now, saved, share := wi.savings()
 	return fmt.Sprintf("%s without %s: %d blocks, %s parameters, %s fewer (%.1f%%). Nothing is written until you save a copy.",
 		wi.orig.Name, modelio.BlocksPhrase(wi.remove), len(p.Arch.Blocks), facts.ShortCount(now), facts.ShortCount(saved), share)
 }

@@ -51,16 +51,7 @@ func (w *Window) formerWidths(m *modelio.Model) map[string]int64 {
 // (40% of the neurons by ppm; I/H 4.00× → 2.40×): 914 M parameters, 322 M fewer (26.1%)."
 func widthWhatIfText(wi *whatIf) string {
 	p := wi.pruned
-	now := p.Spec.Root.NumParams()
-	before := p.SourceParams
-	if before == 0 {
-		before = wi.orig.Spec.Root.NumParams()
-	}
-	saved := before - now
-	share := 0.0
-	if before > 0 {
-		share = 100 * float64(saved) / float64(before)
-	}
+	now, saved, share := wi.savings()
 	c := wi.width
 	var widths []string
 	for _, ch := range c.changes {
