@@ -38,7 +38,7 @@ func (m *Model) ComputeError() error {
 	case m.GGUF:
 		return fmt.Errorf("%s is a GGUF file: Layerscope reads its architecture but does not compute with GGUF weights; open the safetensors original to run it", m.Name)
 	case m.Quant != nil:
-		return fmt.Errorf("%s holds %s weights: Layerscope computes only with full-precision safetensors (F32, F16, BF16); open the unquantized original to run it", m.Name, m.Quant.String())
+		return fmt.Errorf("%s holds %s weights: Layerscope computes only with full-precision safetensors (F32, F16, BF16); open the unquantized original to run it", m.Name, m.quantFacts(0, 0).Summary())
 	}
 	return nil
 }

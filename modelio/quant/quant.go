@@ -72,21 +72,6 @@ type Scheme struct {
 	Skipped []string
 }
 
-// String is the scheme in a few words: "bitsandbytes nf4, 4-bit, blocks of 64".
-func (s *Scheme) String() string {
-	out := s.Method
-	if s.Format != "" {
-		out += " " + s.Format
-	}
-	if s.Bits > 0 {
-		out += ", " + strconv.Itoa(s.Bits) + "-bit"
-	}
-	if s.GroupSize > 0 {
-		out += ", groups of " + strconv.Itoa(s.GroupSize)
-	}
-	return out
-}
-
 // Layer is one quantized linear layer.
 type Layer struct {
 	In, Out int64
