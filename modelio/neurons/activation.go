@@ -42,8 +42,8 @@ func ScoreActivations(ctx context.Context, m *modelio.Model, method Method, norm
 	if !m.HasWeights() {
 		return nil, fmt.Errorf("%s has no weights: the hybrid score needs the .safetensors files", m.Name)
 	}
-	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, maps *fileMaps) error {
-		a, b, n, err := unitStats(m, maps, u, PPM)
+	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, files *weightFiles) error {
+		a, b, n, err := unitStats(m, files, u, PPM)
 		if err != nil {
 			return err
 		}
@@ -54,14 +54,14 @@ func ScoreActivations(ctx context.Context, m *modelio.Model, method Method, norm
 			if err != nil {
 				return err
 			}
-			data, err := maps.bytes(t)
+			x, err := files.matrix(t)
 			if err != nil {
 				return err
 			}
-			s.Bytes += int64(len(data))
+			s.Bytes += x.size
 			d := newStats(int(u.Width), PPM)
-			if err := feedCols(d, t.DType, data, int(u.Hidden), int(u.Width)); err != nil {
-				return fmt.Errorf("%s: %v", t.File, err)
+			if err := feedCols(d, x, int(u.Hidden), int(u.Width)); err != nil {
+				return err
 			}
 			terms = append(terms, d)
 		}

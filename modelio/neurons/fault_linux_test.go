@@ -11,8 +11,8 @@ import (
 	"github.com/layerscope/layerscope/modelio/neurons"
 )
 
-// A file truncated by another process after Score mapped it turns the reads into SIGBUS: Score must
-// return a one-line error naming the file, not crash.
+// A file truncated by another process after Score opened it (a SIGBUS, when scoring read through a
+// memory map) must give a one-line error naming the file, not a crash.
 func TestScoreFileTruncatedUnderfoot(t *testing.T) {
 	// Every kernel (the AVX2 ones where the CPU has them, F32 and BF16) meets the fault.
 	for _, dtype := range []string{"F32", "BF16"} {
@@ -26,7 +26,7 @@ func TestScoreFileTruncatedUnderfoot(t *testing.T) {
 				}
 				path := filepath.Join(dir, "model.safetensors")
 				_, err = neurons.Score(context.Background(), m, method, func(done, total int) {
-					if done == 0 { // mapped, nothing read yet
+					if done == 0 { // opened, nothing read yet
 						if err := os.Truncate(path, 0); err != nil {
 							t.Fatal(err)
 						}

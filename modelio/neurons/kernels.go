@@ -1,10 +1,9 @@
 package neurons
 
 import (
-	"errors"
+	"fmt"
 	"math"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -15,9 +14,9 @@ import (
 // first element so the variance keeps its digits when the mean is far from zero. Elements are read
 // as float32 (every weight dtype widens to it exactly); sums run in float64.
 //
-// The loops are written by hand, not with gonum's floats/stat, because they run over the mapped
-// bytes of rows and of columns of a [rows, neurons] matrix at once, with four independent
-// accumulators so the additions pipeline; gonum works on one []float64 vector at a time. The row
+// The loops are written by hand, not with gonum's floats/stat, because they run over the bytes of
+// rows as read from the file, and over columns of a [rows, neurons] matrix at once, with four
+// independent accumulators so the additions pipeline; gonum works on one []float64 vector at a time. The row
 // kernels (peaks, l1, shiftedSums) have AVX2 twins in kernels_amd64.s that give the same bits.
 type stats struct {
 	method                       Method
@@ -45,36 +44,25 @@ func (s *stats) variance(j int) float64 {
 	return (s.sq[j] - s.sum[j]*s.sum[j]/n) / (n - 1)
 }
 
-// errFault says the mapped file could not be read: another process truncated or replaced it.
-var errFault = errors.New("the file changed or became unreadable while its weights were read")
-
-// workers splits [0, n) into contiguous parts, one per CPU, and runs fn on each. fn reads the mapped
-// file, where a file truncated by another process turns a read into SIGBUS: each worker asks the
-// runtime for a panic instead of a crash, and workers returns errFault.
-func workers(n int, fn func(lo, hi int)) error {
-	p := min(runtime.GOMAXPROCS(0), max(n/64, 1))
+// workers splits [0, n) into contiguous parts, one per CPU (fewer where n is small: a part is at least
+// min parts), runs fn on each, and returns the first error.
+func workers(n, least int, fn func(lo, hi int) error) error {
+	p := max(min(runtime.GOMAXPROCS(0), n/least), 1)
 	var wg sync.WaitGroup
-	var faulted atomic.Bool
+	var first atomic.Pointer[error]
 	for w := range p {
 		lo, hi := n*w/p, n*(w+1)/p
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-			defer func() {
-				if r := recover(); r != nil {
-					if _, ok := r.(interface{ Addr() uintptr }); !ok {
-						panic(r)
-					}
-					faulted.Store(true)
-				}
-			}()
-			fn(lo, hi)
+			if err := fn(lo, hi); err != nil {
+				first.CompareAndSwap(nil, &err)
+			}
 		}()
 	}
 	wg.Wait()
-	if faulted.Load() {
-		return errFault
+	if err := first.Load(); err != nil {
+		return *err
 	}
 	return nil
 }
@@ -118,44 +106,78 @@ func elemSize(dtype string) int {
 	return 4
 }
 
-// feedRows sets the statistics from a [neurons, width] matrix: row j is neuron j's whole vector.
-// Rows go to the kernels several at a time, which lets the AVX2 ones interleave four rows.
-func feedRows(s *stats, dtype string, data []byte, neurons, width int) error {
-	eb := elemSize(dtype)
-	s.n = width
-	const chunk = 16 // rows converted at once where the dtype is not read in place
-	// BF16, the common dtype of real checkpoints, goes to ppm's and pon's kernels as it lies in the
-	// file: they widen it in their registers (twice the weights per byte read).
-	bf16 := dtype == "BF16" && littleEndian && len(data) > 0 && uintptr(unsafe.Pointer(&data[0]))%2 == 0 &&
-		(s.method == PPM || s.method == PON)
-	return workers(neurons, func(lo, hi int) {
-		buf := make([]float32, chunk*width)
-		for j := lo; j < hi; j += chunk {
-			k := min(chunk, hi-j)
-			if bf16 {
-				raw := unsafe.Slice((*uint16)(unsafe.Pointer(&data[j*width*eb])), k*width)
-				if s.method == PPM {
-					for r := range k {
-						s.max[j+r], s.min[j+r] = peaksBF16(raw[r*width:(r+1)*width], buf)
-					}
-				} else {
-					l1RowsBF16(s.l1[j:j+k], raw, width, buf)
-				}
-				continue
+// rowsInto is a [neurons, width] matrix whose rows feed a stats: row j is neuron j's whole vector.
+type rowsInto struct {
+	s *stats
+	x matrix
+}
+
+// feedRows sets each job's statistics from its matrix, every one [neurons, width]. The rows go out
+// a chunk (readChunk) at a time to one worker per CPU, which reads the chunk and hands it to the
+// kernels 16 rows at a time (the AVX2 ones interleave four rows); a worker takes the next chunk,
+// of either matrix, when it is done, so the cores stay busy until the last chunk.
+func feedRows(neurons, width int, jobs ...rowsInto) error {
+	per, maxRow := 0, 0 // rows read at once, bytes of the widest dtype's row
+	for _, job := range jobs {
+		job.s.n = width
+		rowBytes := width * elemSize(job.x.dtype)
+		if int64(neurons)*int64(rowBytes) > job.x.size {
+			return fmt.Errorf("%s: %d rows of %d weights are more than the tensor's %d bytes", job.x.path, neurons, width, job.x.size)
+		}
+		per, maxRow = max(per, readChunk/rowBytes, 1), max(maxRow, rowBytes)
+	}
+	chunks := (neurons + per - 1) / per
+	var next atomic.Int64
+	return workers(len(jobs)*chunks, 1, func(int, int) error {
+		raw, buf, put := scratch(per*maxRow, 16*width) // buf: where a dtype is converted, 16 rows at a time
+		defer put()
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= len(jobs)*chunks {
+				return nil
 			}
-			rows := floats(buf, dtype, data[j*width*eb:(j+k)*width*eb])
-			switch s.method {
-			case PPM:
-				for r := range k {
-					s.max[j+r], s.min[j+r] = peaks(rows[r*width : (r+1)*width])
-				}
-			case PON:
-				l1Rows(s.l1[j:j+k], rows, width)
-			case VOW:
-				sumsRows(s.sum[j:j+k], s.sq[j:j+k], s.shift[j:j+k], rows, width)
+			job := jobs[c/chunks]
+			rowBytes := width * elemSize(job.x.dtype)
+			j := c % chunks * per
+			k := min(per, neurons-j)
+			b := raw[:k*rowBytes]
+			if err := job.x.readAt(b, int64(j)*int64(rowBytes)); err != nil {
+				return err
+			}
+			for r := 0; r < k; r += 16 {
+				n := min(16, k-r)
+				feedRowChunk(job.s, job.x.dtype, b[r*rowBytes:(r+n)*rowBytes], j+r, n, width, buf)
 			}
 		}
 	})
+}
+
+// feedRowChunk feeds k rows, neurons j to j+k, whose bytes are data, to the method's kernel.
+func feedRowChunk(s *stats, dtype string, data []byte, j, k, width int, buf []float32) {
+	// BF16, the common dtype of real checkpoints, goes to ppm's and pon's kernels as it lies in the
+	// file: they widen it in their registers (twice the weights per byte read).
+	if dtype == "BF16" && littleEndian && (s.method == PPM || s.method == PON) {
+		raw := unsafe.Slice((*uint16)(unsafe.Pointer(&data[0])), k*width)
+		if s.method == PPM {
+			for r := range k {
+				s.max[j+r], s.min[j+r] = peaksBF16(raw[r*width:(r+1)*width], buf)
+			}
+		} else {
+			l1RowsBF16(s.l1[j:j+k], raw, width, buf)
+		}
+		return
+	}
+	rows := floats(buf, dtype, data)
+	switch s.method {
+	case PPM:
+		for r := range k {
+			s.max[j+r], s.min[j+r] = peaks(rows[r*width : (r+1)*width])
+		}
+	case PON:
+		l1Rows(s.l1[j:j+k], rows, width)
+	case VOW:
+		sumsRows(s.sum[j:j+k], s.sq[j:j+k], s.shift[j:j+k], rows, width)
+	}
 }
 
 // l1RowsGo and sumsRowsGo are l1Rows and sumsRows in Go, row by row.
@@ -246,77 +268,110 @@ func l1(v []float32) float64 {
 	return (a0 + a1) + (a2 + a3)
 }
 
-// shiftedSums are Σ(x−shift) and Σ(x−shift)² in float64, with two accumulators each.
+// shiftedSums are Σ(x−shift) and Σ(x−shift)² in float64, with four accumulators each (lane k takes
+// elements k, k+4, …), the squares added by fused multiply-adds: the AVX2 kernel's order, lane for lane.
 func shiftedSums(v []float32, shift float64) (sum, sq float64) {
-	var s0, s1, q0, q1 float64
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
 	i := 0
-	for ; i+2 <= len(v); i += 2 {
-		w := v[i : i+2 : i+2]
-		d0, d1 := float64(w[0])-shift, float64(w[1])-shift
+	for ; i+4 <= len(v); i += 4 {
+		w := v[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(w[0])-shift, float64(w[1])-shift, float64(w[2])-shift, float64(w[3])-shift
 		s0 += d0
 		s1 += d1
-		q0 += float64(d0 * d0) // rounded before the addition, never fused: the AVX2 kernel's order
-		q1 += float64(d1 * d1)
+		s2 += d2
+		s3 += d3
+		q0 = math.FMA(d0, d0, q0)
+		q1 = math.FMA(d1, d1, q1)
+		q2 = math.FMA(d2, d2, q2)
+		q3 = math.FMA(d3, d3, q3)
 	}
 	for ; i < len(v); i++ {
 		d := float64(v[i]) - shift
 		s0 += d
-		q0 += float64(d * d)
+		q0 = math.FMA(d, d, q0)
 	}
-	return s0 + s1, q0 + q1
+	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
 }
 
-// feedCols adds a [rows, neurons] matrix to the statistics: column j is more of neuron j's vector.
-func feedCols(s *stats, dtype string, data []byte, rows, neurons int) error {
-	eb := elemSize(dtype)
+// feedCols adds x, a [rows, neurons] matrix, to the statistics: column j is more of neuron j's
+// vector. The rows are read a chunk of whole rows at a time, and the workers share each chunk's
+// columns out.
+func feedCols(s *stats, x matrix, rows, neurons int) error {
+	eb := elemSize(x.dtype)
+	rowBytes := neurons * eb
+	if int64(rows)*int64(rowBytes) > x.size {
+		return fmt.Errorf("%s: %d rows of %d weights are more than the tensor's %d bytes", x.path, rows, neurons, x.size)
+	}
 	first := s.n == 0
 	s.n += rows
-	return workers(neurons, func(lo, hi int) {
-		buf := make([]float32, hi-lo)
-		for r := range rows {
-			row := floats(buf, dtype, data[(r*neurons+lo)*eb:(r*neurons+hi)*eb])
-			switch s.method {
-			case PPM:
-				mx, mn := s.max[lo:hi], s.min[lo:hi]
-				if first && r == 0 {
-					for j, x := range row {
-						mx[j], mn[j] = float64(x), float64(x)
-						if x-x != 0 {
-							mx[j] = math.NaN()
-						}
-					}
-					continue
-				}
+	per := max(readChunk/rowBytes, 1)
+	raw, _, put := scratch(per*rowBytes, 0)
+	defer put()
+	for r0 := 0; r0 < rows; r0 += per {
+		k := min(per, rows-r0)
+		if err := x.readAt(raw[:k*rowBytes], int64(r0)*int64(rowBytes)); err != nil {
+			return err
+		}
+		err := workers(neurons, 64, func(lo, hi int) error {
+			feedColChunk(s, x.dtype, raw[:k*rowBytes], first && r0 == 0, neurons, lo, hi)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// feedColChunk adds columns lo to hi of whole rows data to the statistics; first says the first row
+// is the first element of every vector.
+func feedColChunk(s *stats, dtype string, data []byte, first bool, neurons, lo, hi int) {
+	eb := elemSize(dtype)
+	rows := len(data) / (neurons * eb)
+	buf := make([]float32, hi-lo)
+	for r := range rows {
+		row := floats(buf, dtype, data[(r*neurons+lo)*eb:(r*neurons+hi)*eb])
+		switch s.method {
+		case PPM:
+			mx, mn := s.max[lo:hi], s.min[lo:hi]
+			if first && r == 0 {
 				for j, x := range row {
-					y := float64(x)
-					if y > mx[j] {
-						mx[j] = y
-					}
-					if y < mn[j] {
-						mn[j] = y
-					}
-					if y-y != 0 { // NaN or infinite: the score becomes NaN and stays so
+					mx[j], mn[j] = float64(x), float64(x)
+					if x-x != 0 {
 						mx[j] = math.NaN()
 					}
 				}
-			case PON:
-				a := s.l1[lo:hi]
-				for j, x := range row {
-					a[j] += math.Abs(float64(x))
+				continue
+			}
+			for j, x := range row {
+				y := float64(x)
+				if y > mx[j] {
+					mx[j] = y
 				}
-			case VOW:
-				sum, sq, shift := s.sum[lo:hi], s.sq[lo:hi], s.shift[lo:hi]
-				if first && r == 0 {
-					for j, x := range row {
-						shift[j] = float64(x)
-					}
+				if y < mn[j] {
+					mn[j] = y
 				}
-				for j, x := range row {
-					d := float64(x) - shift[j]
-					sum[j] += d
-					sq[j] += d * d
+				if y-y != 0 { // NaN or infinite: the score becomes NaN and stays so
+					mx[j] = math.NaN()
 				}
 			}
+		case PON:
+			a := s.l1[lo:hi]
+			for j, x := range row {
+				a[j] += math.Abs(float64(x))
+			}
+		case VOW:
+			sum, sq, shift := s.sum[lo:hi], s.sq[lo:hi], s.shift[lo:hi]
+			if first && r == 0 {
+				for j, x := range row {
+					shift[j] = float64(x)
+				}
+			}
+			for j, x := range row {
+				d := float64(x) - shift[j]
+				sum[j] += d
+				sq[j] += d * d
+			}
 		}
-	})
+	}
 }

@@ -6,14 +6,18 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// Scoring is bound by its arithmetic, not by reading the mapped rows: the Go kernels do about one
+// With the Go kernels, scoring is bound by its arithmetic, not by reading the rows: they do about one
 // weight per nanosecond per core. These AVX2 kernels (kernels_amd64.s) do 8 floats per instruction.
 // Written in assembly, not with a SIMD library: none in our package list fits, and the AVX2 float32
 // Max/Min/Sum of a library such as viterin/vek neither report NaN (ppm refuses broken weights) nor sum
-// in float64 in a fixed order (pon's and vow's digits); Go's own simd package needs GOEXPERIMENT=simd. Each keeps its Go kernel's order of operations lane for lane, and several rows
+// in float64 in a fixed order (pon's and vow's digits); Go's own simd package needs
+// GOEXPERIMENT=simd. Each keeps its Go kernel's order of operations lane for lane, and several rows
 // interleaved give the additions the independent chains that more accumulators would, so every score
 // equals the Go kernel's bit for bit (TestKernelsMatchGo).
 var hasAVX2 = cpu.X86.HasAVX2
+
+// hasFMA: vow's kernel adds its squares with fused multiply-adds (every AVX2 CPU has them but VIA's).
+var hasFMA = cpu.X86.HasFMA
 
 //go:noescape
 func peaksAVX2(p *float32, blocks int, out *[24]float32)
@@ -22,7 +26,7 @@ func peaksAVX2(p *float32, blocks int, out *[24]float32)
 func l1Rows4AVX2(p *float32, stride, quads int, out *[16]float64)
 
 //go:noescape
-func sumsRows4AVX2(p *float32, stride, pairs int, shift *[8]float64, out *[16]float64)
+func sumsRows4AVX2(p *float32, stride, quads int, shift *[4]float64, out *[32]float64)
 
 //go:noescape
 func widenBF16AVX2(dst *float32, src *uint16, blocks int)
@@ -150,25 +154,25 @@ func l1RowsBF16(dst []float64, raw []uint16, width int, buf []float32) {
 
 // sumsRows sets shift[r] to row r's first element and sum[r], sq[r] to its shiftedSums.
 func sumsRows(sum, sq, shift []float64, rows []float32, width int) {
-	pairs, r := width/2, 0
-	if hasAVX2 && pairs > 0 {
-		var sh [8]float64
-		var out [16]float64
+	quads, r := width/4, 0
+	if hasAVX2 && hasFMA && quads > 0 {
+		var sh [4]float64
+		var out [32]float64
 		for ; r+4 <= len(sum); r += 4 {
 			block := rows[r*width : (r+4)*width]
 			for k := range 4 {
 				shift[r+k] = float64(block[k*width])
-				sh[2*k], sh[2*k+1] = shift[r+k], shift[r+k]
+				sh[k] = shift[r+k]
 			}
-			sumsRows4AVX2(&block[0], width, pairs, &sh, &out)
+			sumsRows4AVX2(&block[0], width, quads, &sh, &out)
 			for k := range 4 {
-				s0, s1, q0, q1 := out[2*k], out[2*k+1], out[8+2*k], out[8+2*k+1]
-				if width%2 == 1 {
-					d := float64(block[(k+1)*width-1]) - shift[r+k]
-					s0 += d
-					q0 += float64(d * d)
+				s, q := out[4*k:4*k+4], out[16+4*k:16+4*k+4]
+				for _, x := range block[k*width+4*quads : (k+1)*width] {
+					d := float64(x) - shift[r+k]
+					s[0] += d
+					q[0] = math.FMA(d, d, q[0])
 				}
-				sum[r+k], sq[r+k] = s0+s1, q0+q1
+				sum[r+k], sq[r+k] = (s[0]+s[1])+(s[2]+s[3]), (q[0]+q[1])+(q[2]+q[3])
 			}
 		}
 	}

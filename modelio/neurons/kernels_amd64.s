@@ -99,45 +99,52 @@ l1loop:
 	VZEROUPPER
 	RET
 
-// func sumsRows4AVX2(p *float32, stride int, pairs int, shift *[8]float64, out *[16]float64)
-// Four rows at p + r·stride floats, pairs ≥ 1 groups of 2 elements each; shift holds rows 0 and 1's
-// shifts twice each, then rows 2 and 3's. With d = x − shift: out[0:4] are Σd over the even and odd
-// elements of rows 0 and 1, out[4:8] the same of rows 2 and 3, out[8:16] Σd·d likewise: the Go
-// kernel's s0, s1 and q0, q1, in its order (a product rounded, then added: no fused multiply-add).
+// func sumsRows4AVX2(p *float32, stride int, quads int, shift *[4]float64, out *[32]float64)
+// Four rows at p + r·stride floats, quads ≥ 1 groups of 4 elements each; shift[r] is row r's shift.
+// With d = x − shift: out[4r+k] is row r's Σd over its elements k, k+4, k+8, … in that order, and
+// out[16+4r+k] its Σd·d likewise, each square added by a fused multiply-add: the Go kernel's s_k, q_k.
 TEXT ·sumsRows4AVX2(SB), NOSPLIT, $0-40
 	MOVQ p+0(FP), SI
 	MOVQ stride+8(FP), BX
 	SHLQ $2, BX
-	MOVQ pairs+16(FP), CX
+	MOVQ quads+16(FP), CX
 	MOVQ shift+24(FP), AX
 	MOVQ out+32(FP), DI
 	LEAQ (SI)(BX*1), R8
 	LEAQ (R8)(BX*1), R9
 	LEAQ (R9)(BX*1), R10
-	VMOVUPD (AX), Y14
-	VMOVUPD 32(AX), Y15
+	VBROADCASTSD (AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	VXORPD Y14, Y14, Y14
+	VXORPD Y15, Y15, Y15
 	XORQ DX, DX
 
 sumsloop:
-	VMOVSD (SI)(DX*1), X4
-	VMOVHPS (R8)(DX*1), X4, X4
-	VMOVSD (R9)(DX*1), X5
-	VMOVHPS (R10)(DX*1), X5, X5
-	VCVTPS2PD X4, Y4
-	VCVTPS2PD X5, Y5
-	VSUBPD Y14, Y4, Y4
-	VSUBPD Y15, Y5, Y5
+	VCVTPS2PD (SI)(DX*1), Y4
+	VCVTPS2PD (R8)(DX*1), Y5
+	VCVTPS2PD (R9)(DX*1), Y6
+	VCVTPS2PD (R10)(DX*1), Y7
+	VSUBPD Y8, Y4, Y4
+	VSUBPD Y9, Y5, Y5
+	VSUBPD Y10, Y6, Y6
+	VSUBPD Y11, Y7, Y7
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
-	VMULPD Y4, Y4, Y6
-	VMULPD Y5, Y5, Y7
 	VADDPD Y6, Y2, Y2
 	VADDPD Y7, Y3, Y3
-	ADDQ $8, DX
+	VFMADD231PD Y4, Y4, Y12
+	VFMADD231PD Y5, Y5, Y13
+	VFMADD231PD Y6, Y6, Y14
+	VFMADD231PD Y7, Y7, Y15
+	ADDQ $16, DX
 	DECQ CX
 	JNZ sumsloop
 
@@ -145,6 +152,10 @@ sumsloop:
 	VMOVUPD Y1, 32(DI)
 	VMOVUPD Y2, 64(DI)
 	VMOVUPD Y3, 96(DI)
+	VMOVUPD Y12, 128(DI)
+	VMOVUPD Y13, 160(DI)
+	VMOVUPD Y14, 192(DI)
+	VMOVUPD Y15, 224(DI)
 	VZEROUPPER
 	RET
 

@@ -1,7 +1,7 @@
 // Package neurons scores the neurons of a model's MLPs from the weights alone, for width pruning, and
 // chooses how many each MLP keeps, as optipfair (peremartra/optipfair, pruning/mlp_glu.py) defines
-// both. Scores are computed block by block over the memory-mapped safetensors files: the weights are
-// read once, front to back, and nothing larger than a row of them is ever decoded at once.
+// both. Scores are computed block by block over the safetensors files: the weights are read once,
+// front to back, a chunk of rows at a time per core, and never held beyond the chunk.
 //
 // Neuron j of a GLU MLP owns g, row j of gate_proj, and u, row j of up_proj (Phi-3's fused
 // gate_up_proj: rows j and I+j). Its scores:
@@ -27,10 +27,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/edsrzf/mmap-go"
-
 	"github.com/layerscope/layerscope/modelio"
-	"github.com/layerscope/layerscope/modelio/weights"
 )
 
 // Method is a static neuron score.
@@ -116,8 +113,8 @@ func Score(ctx context.Context, m *modelio.Model, method Method, progress func(d
 		return nil, err
 	}
 	s := &Scores{Method: method, Units: units, Score: make([][]float64, len(units))}
-	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, maps *fileMaps) error {
-		a, b, n, err := unitStats(m, maps, u, method)
+	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, files *weightFiles) error {
+		a, b, n, err := unitStats(m, files, u, method)
 		if err != nil {
 			return err
 		}
@@ -137,15 +134,15 @@ func Score(ctx context.Context, m *modelio.Model, method Method, progress func(d
 	return s, nil
 }
 
-// streamUnits maps m's weight files and calls score on each unit in turn, block by block: ctx
+// streamUnits opens m's weight files and calls score on each unit in turn, block by block: ctx
 // cancels between units, and progress (when not nil) hears the blocks done and in all.
 func streamUnits(ctx context.Context, m *modelio.Model, units []modelio.MLPUnit, progress func(done, total int),
-	score func(i int, u modelio.MLPUnit, maps *fileMaps) error) error {
-	maps, err := mapFiles(m.Weights)
+	score func(i int, u modelio.MLPUnit, files *weightFiles) error) error {
+	files, err := openFiles(m.Weights)
 	if err != nil {
 		return err
 	}
-	defer maps.close()
+	defer files.close()
 	blocks := units[len(units)-1].Block + 1
 	if progress != nil {
 		progress(0, blocks)
@@ -154,7 +151,7 @@ func streamUnits(ctx context.Context, m *modelio.Model, units []modelio.MLPUnit,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := score(i, u, maps); err != nil {
+		if err := score(i, u, files); err != nil {
 			return err
 		}
 		if progress != nil && (i == len(units)-1 || units[i+1].Block != u.Block) {
@@ -182,95 +179,88 @@ func combine(method Method, a, b *stats) []float64 {
 
 // unitStats reads one unit's tensors and returns the statistics of each neuron's two vectors, and
 // the bytes read.
-func unitStats(m *modelio.Model, maps *fileMaps, u modelio.MLPUnit, method Method) (a, b *stats, read int64, err error) {
+func unitStats(m *modelio.Model, files *weightFiles, u modelio.MLPUnit, method Method) (a, b *stats, read int64, err error) {
 	width := int(u.Width)
 	a, b = newStats(width, method), newStats(width, method)
-	tensor := func(name string, want ...int64) (*weights.Tensor, []byte, error) {
+	tensor := func(name string, want ...int64) (matrix, error) {
 		t, err := modelio.UnitTensor(m, name)
 		if err != nil {
-			return nil, nil, err
+			return matrix{}, err
 		}
 		if !sameShape(t.Shape, want) {
-			return nil, nil, fmt.Errorf("%s: %s has shape %v, want %v", m.Name, t.Name, t.Shape, want)
+			return matrix{}, fmt.Errorf("%s: %s has shape %v, want %v", m.Name, t.Name, t.Shape, want)
 		}
-		data, err := maps.bytes(t)
+		x, err := files.matrix(t)
 		if err != nil {
-			return nil, nil, err
+			return matrix{}, err
 		}
-		read += int64(len(data))
-		return t, data, nil
+		read += x.size
+		return x, nil
 	}
 	H := u.Hidden
 	switch u.Kind {
 	case modelio.MLPGLU:
-		g, gd, err := tensor(u.Gate.Weight(), u.Width, H)
+		gd, err := tensor(u.Gate.Weight(), u.Width, H)
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		up, ud, err := tensor(u.Up.Weight(), u.Width, H)
+		ud, err := tensor(u.Up.Weight(), u.Width, H)
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		if err := feedRows(a, g.DType, gd, width, int(H)); err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: %v", g.File, err)
-		}
-		if err := feedRows(b, up.DType, ud, width, int(H)); err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: %v", up.File, err)
+		if err := feedRows(width, int(H), rowsInto{a, gd}, rowsInto{b, ud}); err != nil {
+			return nil, nil, 0, err
 		}
 	case modelio.MLPFusedGLU:
-		gu, d, err := tensor(u.GateUp.Weight(), 2*u.Width, H)
+		d, err := tensor(u.GateUp.Weight(), 2*u.Width, H)
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		half := len(d) / 2
-		if err := feedRows(a, gu.DType, d[:half], width, int(H)); err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: %v", gu.File, err)
-		}
-		if err := feedRows(b, gu.DType, d[half:], width, int(H)); err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: %v", gu.File, err)
+		if err := feedRows(width, int(H), rowsInto{a, d.half(0)}, rowsInto{b, d.half(1)}); err != nil {
+			return nil, nil, 0, err
 		}
 	case modelio.MLPClassic:
 		if u.Up.Conv1D {
-			t, d, err := tensor(u.Up.Weight(), H, u.Width)
+			d, err := tensor(u.Up.Weight(), H, u.Width)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if err := feedCols(a, t.DType, d, int(H), width); err != nil {
-				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			if err := feedCols(a, d, int(H), width); err != nil {
+				return nil, nil, 0, err
 			}
 		} else {
-			t, d, err := tensor(u.Up.Weight(), u.Width, H)
+			d, err := tensor(u.Up.Weight(), u.Width, H)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if err := feedRows(a, t.DType, d, width, int(H)); err != nil {
-				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			if err := feedRows(width, int(H), rowsInto{a, d}); err != nil {
+				return nil, nil, 0, err
 			}
 		}
 		if u.Up.Bias {
-			t, d, err := tensor(u.Up.BiasName(), u.Width)
+			d, err := tensor(u.Up.BiasName(), u.Width)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if err := feedCols(a, t.DType, d, 1, width); err != nil {
-				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			if err := feedCols(a, d, 1, width); err != nil {
+				return nil, nil, 0, err
 			}
 		}
 		if u.Down.Conv1D {
-			t, d, err := tensor(u.Down.Weight(), u.Width, H)
+			d, err := tensor(u.Down.Weight(), u.Width, H)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if err := feedRows(b, t.DType, d, width, int(H)); err != nil {
-				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			if err := feedRows(width, int(H), rowsInto{b, d}); err != nil {
+				return nil, nil, 0, err
 			}
 		} else {
-			t, d, err := tensor(u.Down.Weight(), H, u.Width)
+			d, err := tensor(u.Down.Weight(), H, u.Width)
 			if err != nil {
 				return nil, nil, 0, err
 			}
-			if err := feedCols(b, t.DType, d, int(H), width); err != nil {
-				return nil, nil, 0, fmt.Errorf("%s: %v", t.File, err)
+			if err := feedCols(b, d, int(H), width); err != nil {
+				return nil, nil, 0, err
 			}
 		}
 	}
@@ -287,57 +277,6 @@ func sameShape(got, want []int64) bool {
 		}
 	}
 	return true
-}
-
-// fileMaps maps a model's safetensors files read-only.
-type fileMaps struct{ m map[string]mmap.MMap }
-
-func mapFiles(ws *weights.Set) (*fileMaps, error) {
-	fm := &fileMaps{m: map[string]mmap.MMap{}}
-	for _, path := range ws.Files {
-		f, err := os.Open(path)
-		if err != nil {
-			fm.close()
-			return nil, fmt.Errorf("%s: %v", path, plain(err))
-		}
-		info, err := f.Stat()
-		if err != nil || info.Size() == 0 {
-			f.Close()
-			if err == nil {
-				continue // a tensor pointing into an empty file fails in bytes
-			}
-			fm.close()
-			return nil, fmt.Errorf("%s: %v", path, plain(err))
-		}
-		mm, err := mmap.Map(f, mmap.RDONLY, 0)
-		f.Close()
-		if err != nil {
-			fm.close()
-			return nil, fmt.Errorf("%s: cannot map the file: %v", path, err)
-		}
-		fm.m[path] = mm
-	}
-	return fm, nil
-}
-
-// bytes returns t's data, a view of the map. A tensor of a narrowed model not yet written (a
-// weights.Pick) is refused: its bytes are not where its header says.
-func (fm *fileMaps) bytes(t *weights.Tensor) ([]byte, error) {
-	if t.Pick != nil {
-		return nil, fmt.Errorf("%s is narrowed but not written: score the model before narrowing it, or the written copy", t.Name)
-	}
-	mm := fm.m[t.File]
-	if t.Offset < 0 || t.Size < 0 || t.Offset+t.Size > int64(len(mm)) {
-		return nil, fmt.Errorf("%s: tensor %s lies past the end of the file (bytes %d to %d of %d)", t.File, t.Name, t.Offset, t.Offset+t.Size, len(mm))
-	}
-	return mm[t.Offset : t.Offset+t.Size : t.Offset+t.Size], nil
-}
-
-func (fm *fileMaps) close() {
-	for path, mm := range fm.m {
-		mm.Unmap()
-		delete(fm.m, path)
-	}
 }
 
 func plain(err error) error {
