@@ -92,7 +92,8 @@ var errFault = errors.New("the file changed or became unreadable while its weigh
 // readChunk is the most bytes a worker reads at once: enough that the cost of a read call is small
 // beside the copy, and little enough that the chunk is still in the core's L2 cache when the kernels
 // read it (BenchmarkWidthScore: 128 KiB chunks scored at 0.8 of 512 KiB's speed, 1 MiB no faster).
-const readChunk = 512 << 10
+// A variable so that tests can make tiny tensors span several chunks.
+var readChunk = 512 << 10
 
 // scratchPool holds the workers' buffers, reused across tensors: allocating them afresh for each
 // tensor cost more than the reading (the runtime zeroes, and the kernel faults in, new pages).

@@ -235,12 +235,15 @@ func with(extra map[string]any) map[string]any {
 	return out
 }
 
-var familyCases = []struct {
+// familyCase is a tiny model of one family's MLP layout.
+type familyCase struct {
 	name, stem string
 	set        map[string]any
 	layout     layout
 	experts    int
-}{
+}
+
+var familyCases = []familyCase{
 	{"llama", "meta-llama__Llama-3.2-1B", with(map[string]any{"num_key_value_heads": 2, "head_dim": 12}),
 		layout{kind: "glu", a: "model.layers.%d.mlp.gate_proj.weight", b: "model.layers.%d.mlp.up_proj.weight"}, 0},
 	{"qwen3", "Qwen__Qwen3-0.6B", with(map[string]any{"num_key_value_heads": 2, "head_dim": 12}),
@@ -263,44 +266,59 @@ var familyCases = []struct {
 		layout{kind: "linear", a: "gpt_neox.layers.%d.mlp.dense_h_to_4h.weight", b: "gpt_neox.layers.%d.mlp.dense_4h_to_h.weight", bias: "gpt_neox.layers.%d.mlp.dense_h_to_4h.bias"}, 0},
 }
 
-// Every static score of every family equals the float64 reference, neuron by neuron, in F32 and BF16.
+// Every static score of every family equals the float64 reference, neuron by neuron, in F32 and BF16,
+// read whole and read in chunks of 1000 bytes (a few rows, so that rows and columns are read across
+// chunk boundaries, with a remainder, as a real model's are).
 func TestScoresMatchReference(t *testing.T) {
-	for _, tc := range familyCases {
-		for _, dtype := range []string{"F32", "BF16"} {
-			t.Run(tc.name+" "+dtype, func(t *testing.T) {
-				dir := t.TempDir()
-				writeRandom(t, dir, galleryConfig(t, tc.stem, tc.set), dtype, 11)
-				m, err := modelio.Open(dir)
-				if err != nil {
-					t.Fatal(err)
+	for _, chunk := range []int{0, 1000} {
+		for _, tc := range familyCases {
+			for _, dtype := range []string{"F32", "BF16"} {
+				name := tc.name + " " + dtype
+				if chunk > 0 {
+					name += fmt.Sprintf(" in %d-byte chunks", chunk)
 				}
-				for _, method := range []neurons.Method{neurons.PPM, neurons.VOW, neurons.PON} {
-					s, err := neurons.Score(context.Background(), m, method, nil)
-					if err != nil {
-						t.Fatal(err)
+				t.Run(name, func(t *testing.T) {
+					if chunk > 0 {
+						defer neurons.SetReadChunk(chunk)()
 					}
-					per := max(tc.experts, 1)
-					if len(s.Units) != 2*per {
-						t.Fatalf("%d MLP units, want %d", len(s.Units), 2*per)
-					}
-					for i, u := range s.Units {
-						args := []any{u.Block}
-						if tc.layout.expert {
-							args = append(args, u.Expert)
-						}
-						a, b := tc.layout.vectors(t, dir, args...)
-						if len(s.Score[i]) != len(a) {
-							t.Fatalf("%s: %d scores, %d neurons", u.Path, len(s.Score[i]), len(a))
-						}
-						for j := range a {
-							want, got := refScore(method, a[j], b[j]), s.Score[i][j]
-							if d := math.Abs(got - want); d > 1e-9*math.Abs(want) || math.IsNaN(got) {
-								t.Fatalf("%s %s neuron %d: %.15g, reference %.15g", u.Path, method, j, got, want)
-							}
-						}
-					}
+					scoresMatchReference(t, tc, dtype)
+				})
+			}
+		}
+	}
+}
+
+func scoresMatchReference(t *testing.T, tc familyCase, dtype string) {
+	dir := t.TempDir()
+	writeRandom(t, dir, galleryConfig(t, tc.stem, tc.set), dtype, 11)
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []neurons.Method{neurons.PPM, neurons.VOW, neurons.PON} {
+		s, err := neurons.Score(context.Background(), m, method, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		per := max(tc.experts, 1)
+		if len(s.Units) != 2*per {
+			t.Fatalf("%d MLP units, want %d", len(s.Units), 2*per)
+		}
+		for i, u := range s.Units {
+			args := []any{u.Block}
+			if tc.layout.expert {
+				args = append(args, u.Expert)
+			}
+			a, b := tc.layout.vectors(t, dir, args...)
+			if len(s.Score[i]) != len(a) {
+				t.Fatalf("%s: %d scores, %d neurons", u.Path, len(s.Score[i]), len(a))
+			}
+			for j := range a {
+				want, got := refScore(method, a[j], b[j]), s.Score[i][j]
+				if d := math.Abs(got - want); d > 1e-9*math.Abs(want) || math.IsNaN(got) {
+					t.Fatalf("%s %s neuron %d: %.15g, reference %.15g", u.Path, method, j, got, want)
 				}
-			})
+			}
 		}
 	}
 }
@@ -487,65 +505,74 @@ func TestScoreRefuses(t *testing.T) {
 // gate rows, up rows (fused or not) and down columns, each over its matrix's largest + 1e-8, summed,
 // times the activation norm; for a classic MLP the input (with bias) and output vectors.
 func TestHybridMatchesReference(t *testing.T) {
-	for _, tc := range familyCases {
-		if tc.layout.expert {
-			continue // activations of experts are not measured
+	for _, chunk := range []int{0, 1000} { // whole, and a few rows or columns at a time
+		for _, tc := range familyCases {
+			if tc.layout.expert {
+				continue // activations of experts are not measured
+			}
+			t.Run(fmt.Sprintf("%s chunk %d", tc.name, chunk), func(t *testing.T) {
+				if chunk > 0 {
+					defer neurons.SetReadChunk(chunk)()
+				}
+				hybridMatchesReference(t, tc)
+			})
 		}
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeRandom(t, dir, galleryConfig(t, tc.stem, tc.set), "F32", 5)
-			m, err := modelio.Open(dir)
-			if err != nil {
-				t.Fatal(err)
+	}
+}
+
+func hybridMatchesReference(t *testing.T, tc familyCase) {
+	dir := t.TempDir()
+	writeRandom(t, dir, galleryConfig(t, tc.stem, tc.set), "F32", 5)
+	m, err := modelio.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units, err := modelio.MLPUnits(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norms := make([][]float64, len(units))
+	for i, u := range units {
+		norms[i] = make([]float64, u.Width)
+		for j := range norms[i] {
+			norms[i][j] = 0.5 + float64((j*7+i*3)%11)
+		}
+	}
+	act, err := neurons.ScoreActivations(context.Background(), m, neurons.Activation, norms, nil)
+	if err != nil || act.Score[1][5] != norms[1][5] {
+		t.Fatalf("activation: %v", err)
+	}
+	s, err := neurons.ScoreActivations(context.Background(), m, neurons.Hybrid, norms, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptp := func(v []float64) float64 { return slices.Max(v) + math.Abs(slices.Min(v)) }
+	for i, u := range units {
+		a, b := tc.layout.vectors(t, dir, u.Block)
+		terms := [][][]float64{a, b}
+		if tc.layout.kind == "glu" || tc.layout.kind == "fused" {
+			down := matrix(t, dir, fmt.Sprintf(strings.Replace(strings.Replace(tc.layout.a, "gate_up_proj", "down_proj", 1), "gate_proj", "down_proj", 1), u.Block))
+			cols := make([][]float64, u.Width)
+			for j := range cols {
+				cols[j] = column(down, j)
 			}
-			units, err := modelio.MLPUnits(m)
-			if err != nil {
-				t.Fatal(err)
+			terms = append(terms, cols)
+		}
+		want := make([]float64, u.Width)
+		for _, term := range terms {
+			top := math.Inf(-1)
+			for _, v := range term {
+				top = max(top, ptp(v))
 			}
-			norms := make([][]float64, len(units))
-			for i, u := range units {
-				norms[i] = make([]float64, u.Width)
-				for j := range norms[i] {
-					norms[i][j] = 0.5 + float64((j*7+i*3)%11)
-				}
+			for j, v := range term {
+				want[j] += ptp(v) / (top + 1e-8)
 			}
-			act, err := neurons.ScoreActivations(context.Background(), m, neurons.Activation, norms, nil)
-			if err != nil || act.Score[1][5] != norms[1][5] {
-				t.Fatalf("activation: %v", err)
+		}
+		for j := range want {
+			w := want[j] * norms[i][j]
+			if d := math.Abs(s.Score[i][j] - w); d > 1e-9*w {
+				t.Fatalf("%s neuron %d: %.15g, reference %.15g", u.Path, j, s.Score[i][j], w)
 			}
-			s, err := neurons.ScoreActivations(context.Background(), m, neurons.Hybrid, norms, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ptp := func(v []float64) float64 { return slices.Max(v) + math.Abs(slices.Min(v)) }
-			for i, u := range units {
-				a, b := tc.layout.vectors(t, dir, u.Block)
-				terms := [][][]float64{a, b}
-				if tc.layout.kind == "glu" || tc.layout.kind == "fused" {
-					down := matrix(t, dir, fmt.Sprintf(strings.Replace(strings.Replace(tc.layout.a, "gate_up_proj", "down_proj", 1), "gate_proj", "down_proj", 1), u.Block))
-					cols := make([][]float64, u.Width)
-					for j := range cols {
-						cols[j] = column(down, j)
-					}
-					terms = append(terms, cols)
-				}
-				want := make([]float64, u.Width)
-				for _, term := range terms {
-					top := math.Inf(-1)
-					for _, v := range term {
-						top = max(top, ptp(v))
-					}
-					for j, v := range term {
-						want[j] += ptp(v) / (top + 1e-8)
-					}
-				}
-				for j := range want {
-					w := want[j] * norms[i][j]
-					if d := math.Abs(s.Score[i][j] - w); d > 1e-9*w {
-						t.Fatalf("%s neuron %d: %.15g, reference %.15g", u.Path, j, s.Score[i][j], w)
-					}
-				}
-			}
-		})
+		}
 	}
 }
