@@ -154,16 +154,19 @@ func feedRows(neurons, width int, jobs ...rowsInto) error {
 
 // feedRowChunk feeds k rows, neurons j to j+k, whose bytes are data, to the method's kernel.
 func feedRowChunk(s *stats, dtype string, data []byte, j, k, width int, buf []float32) {
-	// BF16, the common dtype of real checkpoints, goes to ppm's and pon's kernels as it lies in the
-	// file: they widen it in their registers (twice the weights per byte read).
-	if dtype == "BF16" && littleEndian && (s.method == PPM || s.method == PON) {
+	// BF16, the common dtype of real checkpoints, goes to the kernels as it lies in the file: they
+	// widen it in their registers (twice the weights per byte read).
+	if dtype == "BF16" && littleEndian {
 		raw := unsafe.Slice((*uint16)(unsafe.Pointer(&data[0])), k*width)
-		if s.method == PPM {
+		switch s.method {
+		case PPM:
 			for r := range k {
 				s.max[j+r], s.min[j+r] = peaksBF16(raw[r*width:(r+1)*width], buf)
 			}
-		} else {
+		case PON:
 			l1RowsBF16(s.l1[j:j+k], raw, width, buf)
+		case VOW:
+			sumsRowsBF16(s.sum[j:j+k], s.sq[j:j+k], s.shift[j:j+k], raw, width, buf)
 		}
 		return
 	}

@@ -29,6 +29,9 @@ func l1Rows4AVX2(p *float32, stride, quads int, out *[16]float64)
 func sumsRows4AVX2(p *float32, stride, quads int, shift *[4]float64, out *[32]float64)
 
 //go:noescape
+func sumsRows4BF16AVX2(p *uint16, stride, quads int, shift *[4]float64, out *[32]float64)
+
+//go:noescape
 func widenBF16AVX2(dst *float32, src *uint16, blocks int)
 
 // widenBF16 sets out[i] to the BF16 value src[i], exactly.
@@ -154,27 +157,58 @@ func l1RowsBF16(dst []float64, raw []uint16, width int, buf []float32) {
 
 // sumsRows sets shift[r] to row r's first element and sum[r], sq[r] to its shiftedSums.
 func sumsRows(sum, sq, shift []float64, rows []float32, width int) {
-	quads, r := width/4, 0
-	if hasAVX2 && hasFMA && quads > 0 {
+	r := 0
+	if quads := width / 4; hasAVX2 && hasFMA && quads > 0 {
 		var sh [4]float64
 		var out [32]float64
 		for ; r+4 <= len(sum); r += 4 {
 			block := rows[r*width : (r+4)*width]
 			for k := range 4 {
-				shift[r+k] = float64(block[k*width])
-				sh[k] = shift[r+k]
+				sh[k] = float64(block[k*width])
 			}
 			sumsRows4AVX2(&block[0], width, quads, &sh, &out)
-			for k := range 4 {
-				s, q := out[4*k:4*k+4], out[16+4*k:16+4*k+4]
-				for _, x := range block[k*width+4*quads : (k+1)*width] {
-					d := float64(x) - shift[r+k]
-					s[0] += d
-					q[0] = math.FMA(d, d, q[0])
-				}
-				sum[r+k], sq[r+k] = (s[0]+s[1])+(s[2]+s[3]), (q[0]+q[1])+(q[2]+q[3])
-			}
+			sumsFinish(sum[r:r+4], sq[r:r+4], shift[r:r+4], &sh, &out, func(k, i int) float32 { return block[k*width+i] }, width)
 		}
 	}
 	sumsRowsGo(sum[r:], sq[r:], shift[r:], rows[r*width:], width)
+}
+
+// sumsRowsBF16 is sumsRows of the BF16 rows raw, widened in the AVX2 kernel's registers (elsewhere,
+// and for the last rows, into buf, which must hold a row).
+func sumsRowsBF16(sum, sq, shift []float64, raw []uint16, width int, buf []float32) {
+	r := 0
+	if quads := width / 4; hasAVX2 && hasFMA && quads > 0 {
+		var sh [4]float64
+		var out [32]float64
+		for ; r+4 <= len(sum); r += 4 {
+			block := raw[r*width : (r+4)*width]
+			for k := range 4 {
+				sh[k] = float64(math.Float32frombits(uint32(block[k*width]) << 16))
+			}
+			sumsRows4BF16AVX2(&block[0], width, quads, &sh, &out)
+			sumsFinish(sum[r:r+4], sq[r:r+4], shift[r:r+4], &sh, &out, func(k, i int) float32 {
+				return math.Float32frombits(uint32(block[k*width+i]) << 16)
+			}, width)
+		}
+	}
+	for ; r < len(sum); r++ {
+		row := buf[:width]
+		widenBF16Go(row, raw[r*width:(r+1)*width])
+		sumsRowsGo(sum[r:r+1], sq[r:r+1], shift[r:r+1], row, width)
+	}
+}
+
+// sumsFinish adds the elements the four-row kernel left (past its last group of four; at(k, i) is
+// element i of row k) to its lanes, as the Go kernel adds them to lane 0, and sums the lanes.
+func sumsFinish(sum, sq, shift []float64, sh *[4]float64, out *[32]float64, at func(k, i int) float32, width int) {
+	for k := range 4 {
+		shift[k] = sh[k]
+		s, q := out[4*k:4*k+4], out[16+4*k:16+4*k+4]
+		for i := width / 4 * 4; i < width; i++ {
+			d := float64(at(k, i)) - sh[k]
+			s[0] += d
+			q[0] = math.FMA(d, d, q[0])
+		}
+		sum[k], sq[k] = (s[0]+s[1])+(s[2]+s[3]), (q[0]+q[1])+(q[2]+q[3])
+	}
 }

@@ -26,3 +26,11 @@ func l1RowsBF16(dst []float64, raw []uint16, width int, buf []float32) {
 		dst[r] = l1(row)
 	}
 }
+
+func sumsRowsBF16(sum, sq, shift []float64, raw []uint16, width int, buf []float32) {
+	for r := range sum {
+		row := buf[:width]
+		widenBF16Go(row, raw[r*width:(r+1)*width])
+		sumsRowsGo(sum[r:r+1], sq[r:r+1], shift[r:r+1], row, width)
+	}
+}

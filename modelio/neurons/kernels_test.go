@@ -91,7 +91,7 @@ func TestWidenBF16MatchesGo(t *testing.T) {
 	}
 }
 
-// The BF16 kernels of ppm and pon, which widen in their registers, against the Go kernels on the
+// The BF16 kernels of ppm, pon and vow, which widen in their registers, against the Go kernels on the
 // widened rows, bit for bit, with NaN, infinities and both zeros among random bit patterns.
 func TestBF16KernelsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -114,6 +114,16 @@ func TestBF16KernelsMatchGo(t *testing.T) {
 					wantMax, wantMin := peaksGo(wide[r*width : (r+1)*width])
 					if !same(gotMax, wantMax) || !same(gotMin, wantMin) {
 						t.Fatalf("width %d, special %d: peaks = %v, %v; Go kernel %v, %v", width, sp, gotMax, gotMin, wantMax, wantMin)
+					}
+				}
+				gs, gq, gh := make([]float64, rowsN), make([]float64, rowsN), make([]float64, rowsN)
+				ws, wq, wh := make([]float64, rowsN), make([]float64, rowsN), make([]float64, rowsN)
+				sumsRowsBF16(gs, gq, gh, raw, width, buf)
+				sumsRowsGo(ws, wq, wh, wide, width)
+				for r := range gs {
+					if !exact(gs[r], ws[r]) || !exact(gq[r], wq[r]) || !exact(gh[r], wh[r]) {
+						t.Fatalf("width %d, %d rows, special %d: shifted sums of row %d = %v, %v (shift %v); Go kernel %v, %v (%v)",
+							width, rowsN, sp, r, gs[r], gq[r], gh[r], ws[r], wq[r], wh[r])
 					}
 				}
 				got, want := make([]float64, rowsN), make([]float64, rowsN)
