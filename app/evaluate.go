@@ -54,6 +54,8 @@ type evaluatePanel struct {
 	shownModel  *modelio.Model
 	shownFull   *compute.Evaluation
 	shownWhatIf *whatIf
+	shownKey    string // the settings it was computed with (settingsKey)
+	shownText   string // what the result said then
 	seq         int
 	cancel      context.CancelFunc
 	runs        sync.WaitGroup // evaluation goroutines, for tests
@@ -170,11 +172,12 @@ func (e *evaluatePanel) start() {
 				e.result.SetText(pr.what + " " + pr.next)
 			default:
 				e.full[fullKey] = full
-				e.shownModel, e.shownFull, e.shownWhatIf = m, full, nil
+				e.shownModel, e.shownFull, e.shownWhatIf, e.shownKey = m, full, nil, fullKey
 				if prune != nil {
 					e.shownWhatIf = w.whatIf
 				}
-				e.result.SetText(evaluationText(m.Name, full, label, pruned))
+				e.shownText = evaluationText(m.Name, full, label, pruned)
+				e.result.SetText(e.shownText)
 			}
 			if e.onFinish != nil {
 				e.onFinish(err)
@@ -184,7 +187,8 @@ func (e *evaluatePanel) start() {
 }
 
 // refresh keeps the result true to the screen: after the what-if changed, only the full model's figure
-// stays, with the way to the pruned one's.
+// stays, with the way to the pruned one's; after the calibration settings changed, the figures stay,
+// said to be of the settings before, until Evaluate runs on the new ones (or the settings are set back).
 func (e *evaluatePanel) refresh() {
 	if e.shownModel == nil || e.cancel != nil {
 		return
@@ -195,14 +199,19 @@ func (e *evaluatePanel) refresh() {
 	case m != e.shownModel:
 		e.shownModel, e.shownFull, e.shownWhatIf = nil, nil, nil
 		e.result.SetText("Press Evaluate for the perplexity of " + m.Name + ".")
+		return
 	case w.whatIf != e.shownWhatIf:
 		e.shownWhatIf = nil
-		text := evaluationText(m.Name, e.shownFull, "", nil)
+		e.shownText = evaluationText(m.Name, e.shownFull, "", nil)
 		if w.whatIf != nil && w.whatIf.orig == m {
-			text += " The what-if changed: press Evaluate for its perplexity."
+			e.shownText += " The what-if changed: press Evaluate for its perplexity."
 		}
-		e.result.SetText(text)
 	}
+	text := e.shownText
+	if j, pr := e.p.job(m); pr.what != "" || settingsKey(j) != e.shownKey {
+		text += " The calibration settings changed since: press Evaluate for the figures on the new ones."
+	}
+	e.result.SetText(text)
 }
 
 // stop is Cancel: the run stops at the next block, its late answer ignored.

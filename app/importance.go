@@ -224,6 +224,9 @@ func (p *importancePanel) settingsChanged() {
 	parts = append(parts, text, shape)
 	p.settings.Title = "Settings: " + strings.Join(parts, ", ")
 	p.settings.Refresh()
+	if p.eval != nil {
+		p.eval.refresh() // a perplexity shown is of the settings before
+	}
 	// A failure goes once its cause is fixed: with the settings changed, what they still get wrong
 	// takes its place, or nothing does.
 	if p.state == stateFailed && p.results != nil {
