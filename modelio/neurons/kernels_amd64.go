@@ -2,6 +2,7 @@ package neurons
 
 import (
 	"math"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
@@ -157,40 +158,14 @@ func l1RowsBF16(dst []float64, raw []uint16, width int, buf []float32) {
 
 // sumsRows sets shift[r] to row r's first element and sum[r], sq[r] to its shiftedSums.
 func sumsRows(sum, sq, shift []float64, rows []float32, width int) {
-	r := 0
-	if quads := width / 4; hasAVX2 && hasFMA && quads > 0 {
-		var sh [4]float64
-		var out [32]float64
-		for ; r+4 <= len(sum); r += 4 {
-			block := rows[r*width : (r+4)*width]
-			for k := range 4 {
-				sh[k] = float64(block[k*width])
-			}
-			sumsRows4AVX2(&block[0], width, quads, &sh, &out)
-			sumsFinish(sum[r:r+4], sq[r:r+4], shift[r:r+4], &sh, &out, func(k, i int) float32 { return block[k*width+i] }, width)
-		}
-	}
+	r := sumsRows4(sum, sq, shift, rows, width)
 	sumsRowsGo(sum[r:], sq[r:], shift[r:], rows[r*width:], width)
 }
 
 // sumsRowsBF16 is sumsRows of the BF16 rows raw, widened in the AVX2 kernel's registers (elsewhere,
 // and for the last rows, into buf, which must hold a row).
 func sumsRowsBF16(sum, sq, shift []float64, raw []uint16, width int, buf []float32) {
-	r := 0
-	if quads := width / 4; hasAVX2 && hasFMA && quads > 0 {
-		var sh [4]float64
-		var out [32]float64
-		for ; r+4 <= len(sum); r += 4 {
-			block := raw[r*width : (r+4)*width]
-			for k := range 4 {
-				sh[k] = float64(math.Float32frombits(uint32(block[k*width]) << 16))
-			}
-			sumsRows4BF16AVX2(&block[0], width, quads, &sh, &out)
-			sumsFinish(sum[r:r+4], sq[r:r+4], shift[r:r+4], &sh, &out, func(k, i int) float32 {
-				return math.Float32frombits(uint32(block[k*width+i]) << 16)
-			}, width)
-		}
-	}
+	r := sumsRows4(sum, sq, shift, raw, width)
 	for ; r < len(sum); r++ {
 		row := buf[:width]
 		widenBF16Go(row, raw[r*width:(r+1)*width])
@@ -198,17 +173,45 @@ func sumsRowsBF16(sum, sq, shift []float64, raw []uint16, width int, buf []float
 	}
 }
 
-// sumsFinish adds the elements the four-row kernel left (past its last group of four; at(k, i) is
-// element i of row k) to its lanes, as the Go kernel adds them to lane 0, and sums the lanes.
-func sumsFinish(sum, sq, shift []float64, sh *[4]float64, out *[32]float64, at func(k, i int) float32, width int) {
-	for k := range 4 {
-		shift[k] = sh[k]
-		s, q := out[4*k:4*k+4], out[16+4*k:16+4*k+4]
-		for i := width / 4 * 4; i < width; i++ {
-			d := float64(at(k, i)) - sh[k]
-			s[0] += d
-			q[0] = math.FMA(d, d, q[0])
+// sumsRows4 runs the four-row vow kernel for elements of type T (float32, or uint16: BF16's bits)
+// over rows four at a time, where the CPU has AVX2 and FMA, and returns how many rows it did.
+func sumsRows4[T float32 | uint16](sum, sq, shift []float64, rows []T, width int) int {
+	var zero T
+	_, bf16 := any(zero).(uint16)
+	wide := func(x T) float32 {
+		if bf16 {
+			return math.Float32frombits(uint32(uint16(x)) << 16)
 		}
-		sum[k], sq[k] = (s[0]+s[1])+(s[2]+s[3]), (q[0]+q[1])+(q[2]+q[3])
+		return float32(x)
 	}
+	r := 0
+	quads := width / 4
+	if !hasAVX2 || !hasFMA || quads == 0 {
+		return 0
+	}
+	var sh [4]float64
+	var out [32]float64
+	for ; r+4 <= len(sum); r += 4 {
+		block := rows[r*width : (r+4)*width]
+		for k := range 4 {
+			sh[k] = float64(wide(block[k*width]))
+		}
+		if bf16 {
+			sumsRows4BF16AVX2((*uint16)(unsafe.Pointer(&block[0])), width, quads, &sh, &out)
+		} else {
+			sumsRows4AVX2((*float32)(unsafe.Pointer(&block[0])), width, quads, &sh, &out)
+		}
+		// The elements past the last group of four go to lane 0, as in the Go kernel.
+		for k := range 4 {
+			shift[r+k] = sh[k]
+			s, q := out[4*k:4*k+4], out[16+4*k:16+4*k+4]
+			for _, x := range block[k*width+4*quads : (k+1)*width] {
+				d := float64(wide(x)) - sh[k]
+				s[0] += d
+				q[0] = math.FMA(d, d, q[0])
+			}
+			sum[r+k], sq[r+k] = (s[0]+s[1])+(s[2]+s[3]), (q[0]+q[1])+(q[2]+q[3])
+		}
+	}
+	return r
 }
