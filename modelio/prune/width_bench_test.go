@@ -30,7 +30,8 @@ import (
 // buffer and then scores, in every iteration, and reports both throughputs (scoring's bytes are the
 // MLP weights it reads: gate and up) and their ratio, of-read: measured side by side, so the load of
 // a shared machine falls on both alike. BenchmarkWidthWrite40's bytes are the source file's, which
-// the copy reads once; BenchmarkPlainCopy (read, write, fsync the whole file) is its peer.
+// the copy reads once; BenchmarkPlainCopy (read, write, fsync the whole file) is its peer, each onto
+// the disk and into memory (tmpfs).
 // BenchmarkSequentialRead is the plain read alone.
 type smolFile struct {
 	once sync.Once
@@ -156,8 +157,39 @@ func readFile(b *testing.B, path string, size int64, buf []byte) {
 	}
 }
 
+// destinations are where the copies of BenchmarkPlainCopy and BenchmarkWidthWrite40 go: the disk of
+// the temporary folder, where fsync waits for the device, and /dev/shm (tmpfs, where there is one),
+// where it does not, which leaves what the copy itself costs: reading, gathering, writing memory.
+func destinations(b *testing.B) []struct{ name, dir string } {
+	out := []struct{ name, dir string }{{"disk", ""}}
+	if info, err := os.Stat("/dev/shm"); err == nil && info.IsDir() {
+		out = append(out, struct{ name, dir string }{"tmpfs", "/dev/shm"})
+	}
+	return out
+}
+
+// tempDir is a fresh folder under dir ("" for b.TempDir's), removed after the benchmark.
+func tempDir(b *testing.B, dir string) string {
+	if dir == "" {
+		return b.TempDir()
+	}
+	d, err := os.MkdirTemp(dir, "layerscope-bench-")
+	if err != nil {
+		b.Skip(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 func BenchmarkPlainCopy(b *testing.B) {
+	for _, dest := range destinations(b) {
+		b.Run(dest.name, func(b *testing.B) { plainCopy(b, dest.dir) })
+	}
+}
+
+func plainCopy(b *testing.B, destDir string) {
 	dir, size := smolFolder(b)
+	into := tempDir(b, destDir)
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
@@ -165,7 +197,7 @@ func BenchmarkPlainCopy(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		dst := filepath.Join(b.TempDir(), "copy.safetensors")
+		dst := filepath.Join(into, "copy.safetensors")
 		out, err := os.Create(dst)
 		if err != nil {
 			b.Fatal(err)
@@ -222,6 +254,12 @@ func widthScore(b *testing.B, dtype string, method neurons.Method) {
 }
 
 func BenchmarkWidthWrite40(b *testing.B) {
+	for _, dest := range destinations(b) {
+		b.Run(dest.name, func(b *testing.B) { widthWrite40(b, dest.dir) })
+	}
+}
+
+func widthWrite40(b *testing.B, destDir string) {
 	dir, size := smolFolder(b)
 	m, err := modelio.Open(dir)
 	if err != nil {
@@ -243,10 +281,11 @@ func BenchmarkWidthWrite40(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	into := tempDir(b, destDir)
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
-		dst := filepath.Join(b.TempDir(), "narrow")
+		dst := filepath.Join(into, "narrow")
 		if err := prune.Write(p, nil, dst, nil); err != nil {
 			b.Fatal(err)
 		}
