@@ -1,9 +1,11 @@
 package app
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/layerscope/layerscope/modelio/hub/hubtest"
@@ -43,6 +45,31 @@ func TestOpenFromHubDialog(t *testing.T) {
 	}
 	if len(w.models) != 1 || w.models[0].Name != "org/tiny" {
 		t.Errorf("a failed open replaced the model on screen")
+	}
+
+	// Open Recent remembers the model by its reference, not the one that failed, and opens it again.
+	if got := w.recent.List(); len(got) == 0 || got[0] != "hf:org/tiny" || slices.Contains(got, "hf:org/none") {
+		t.Fatalf("Open Recent lists %q", got)
+	}
+	w.open([]string{"llama-3.2-1b"}, false) // a gallery model in between
+	w.waitLoads()
+	if len(w.models) != 1 || w.models[0].Remote {
+		t.Fatalf("the gallery model did not open: %+v", w.models)
+	}
+	w.waitLoads()
+	var item *fyne.MenuItem
+	for _, it := range w.recentItem().ChildMenu.Items {
+		if it.Label == "hf:org/tiny" {
+			item = it
+		}
+	}
+	if item == nil {
+		t.Fatal("File > Open Recent has no hf:org/tiny")
+	}
+	item.Action()
+	w.waitLoads()
+	if len(w.models) != 1 || w.models[0].Name != "org/tiny" || !w.models[0].Remote {
+		t.Errorf("Open Recent > hf:org/tiny shows %+v (banner %q)", w.models, w.banner.text.Text)
 	}
 }
 

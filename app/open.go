@@ -138,6 +138,11 @@ func (w *Window) loaded(paths []string, models []*modelio.Model, errs []string, 
 			w.recent.Add(p)
 		}
 	}
+	for _, m := range models {
+		if m.Remote {
+			w.recent.Add(m.Path) // hf:ORG/NAME[@REVISION], however it was typed; a typo is not kept
+		}
+	}
 	if len(models) == 0 {
 		if len(w.models) == 0 {
 			w.show(nil) // the empty state, with the banner saying why
@@ -204,11 +209,16 @@ func (w *Window) fileDialog(add bool) {
 
 // startIn points a file dialog at the folder of the most recent model, where the next one likely is.
 func (w *Window) startIn(d interface{ SetLocation(fyne.ListableURI) }) {
-	recent := w.recent.List()
-	if len(recent) == 0 {
+	var local []string
+	for _, p := range w.recent.List() {
+		if !hub.IsRef(p) {
+			local = append(local, p)
+		}
+	}
+	if len(local) == 0 {
 		return
 	}
-	dir := filepath.Dir(strings.TrimSuffix(recent[0], string(filepath.Separator)))
+	dir := filepath.Dir(strings.TrimSuffix(local[0], string(filepath.Separator)))
 	if l, err := storage.ListerForURI(storage.NewFileURI(dir)); err == nil {
 		d.SetLocation(l)
 	}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/layerscope/layerscope/modelio/hub"
 )
 
 // Preference keys.
@@ -16,7 +18,7 @@ const (
 const maxRecent = 10
 
 // recentList is the models opened lately, kept in the app's preferences so they survive a restart.
-// Gallery models are not recorded: they have their own menu.
+// Gallery models are not recorded: they have their own menu. Hub models are, by their hf: reference.
 type recentList struct {
 	prefs fyne.Preferences
 }
@@ -26,9 +28,10 @@ func (r recentList) List() []string {
 	return r.prefs.StringList(prefRecent)
 }
 
-// Add moves path to the front, dropping its older entry and anything past maxRecent.
+// Add moves path (a file or folder, or a Hub model's hf: reference) to the front, dropping its older
+// entry and anything past maxRecent.
 func (r recentList) Add(path string) {
-	if abs, err := filepath.Abs(path); err == nil {
+	if abs, err := filepath.Abs(path); err == nil && !hub.IsRef(path) {
 		path = abs
 	}
 	list := []string{path}
