@@ -42,7 +42,7 @@ func ScoreActivations(ctx context.Context, m *modelio.Model, method Method, norm
 	if !m.HasWeights() {
 		return nil, fmt.Errorf("%s has no weights: the hybrid score needs the .safetensors files", m.Name)
 	}
-	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, files *weightFiles) error {
+	err = streamUnits(ctx, m, units, true, progress, func(i int, u modelio.MLPUnit, files *weightFiles) error {
 		a, b, n, err := unitStats(m, files, u, PPM)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/layerscope/layerscope/modelio"
 	"github.com/layerscope/layerscope/modelio/safefile"
 	"github.com/layerscope/layerscope/modelio/weights"
 )
@@ -43,6 +44,26 @@ func (wf *weightFiles) close() {
 		f.Close()
 		delete(wf.files, path)
 	}
+}
+
+// prefetch has the kernel start reading the named tensors of m from the disk, in the background, so
+// that the next unit's weights are on their way while this one is scored (posix_fadvise WILLNEED:
+// a scoring of a model not in the page cache ran at 0.28 of a sequential read of it without this).
+// Names that do not resolve are left to the scoring to report.
+// It returns the bytes asked for.
+func (wf *weightFiles) prefetch(m *modelio.Model, names []string) int64 {
+	var n int64
+	for _, name := range names {
+		t, err := modelio.UnitTensor(m, name)
+		if err != nil {
+			continue
+		}
+		if x, err := wf.matrix(t); err == nil {
+			willNeed(x.f, x.off, x.size)
+			n += x.size
+		}
+	}
+	return n
 }
 
 // matrix returns where t's bytes lie. A tensor of a narrowed model not yet written (a weights.Pick)

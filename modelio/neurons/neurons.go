@@ -113,7 +113,7 @@ func Score(ctx context.Context, m *modelio.Model, method Method, progress func(d
 		return nil, err
 	}
 	s := &Scores{Method: method, Units: units, Score: make([][]float64, len(units))}
-	err = streamUnits(ctx, m, units, progress, func(i int, u modelio.MLPUnit, files *weightFiles) error {
+	err = streamUnits(ctx, m, units, false, progress, func(i int, u modelio.MLPUnit, files *weightFiles) error {
 		a, b, n, err := unitStats(m, files, u, method)
 		if err != nil {
 			return err
@@ -134,9 +134,10 @@ func Score(ctx context.Context, m *modelio.Model, method Method, progress func(d
 	return s, nil
 }
 
-// streamUnits opens m's weight files and calls score on each unit in turn, block by block: ctx
-// cancels between units, and progress (when not nil) hears the blocks done and in all.
-func streamUnits(ctx context.Context, m *modelio.Model, units []modelio.MLPUnit, progress func(done, total int),
+// streamUnits opens m's weight files and calls score on each unit in turn, block by block, the
+// next unit's tensors (with a GLU's down_proj when down) already asked of the disk: ctx cancels
+// between units, and progress (when not nil) hears the blocks done and in all.
+func streamUnits(ctx context.Context, m *modelio.Model, units []modelio.MLPUnit, down bool, progress func(done, total int),
 	score func(i int, u modelio.MLPUnit, files *weightFiles) error) error {
 	files, err := openFiles(m.Weights)
 	if err != nil {
@@ -147,10 +148,19 @@ func streamUnits(ctx context.Context, m *modelio.Model, units []modelio.MLPUnit,
 	if progress != nil {
 		progress(0, blocks)
 	}
+	sizes := make([]int64, len(units)) // bytes asked of the disk per unit
+	next, pending := 0, int64(0)       // the next unit to ask for; bytes asked, not yet scored
 	for i, u := range units {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Up to prefetchBytes of the coming units' weights on their way, the next unit's at least.
+		for next < len(units) && (next <= i+1 || pending < prefetchBytes) {
+			sizes[next] = files.prefetch(m, readTensors(units[next], down))
+			pending += sizes[next]
+			next++
+		}
+		pending -= sizes[i]
 		if err := score(i, u, files); err != nil {
 			return err
 		}
@@ -159,6 +169,32 @@ func streamUnits(ctx context.Context, m *modelio.Model, units []modelio.MLPUnit,
 		}
 	}
 	return nil
+}
+
+// prefetchBytes bounds the weights asked of the disk ahead of the scoring: enough to keep a disk
+// busy while a few units are scored, little enough not to push them out of a small page cache.
+const prefetchBytes = 256 << 20
+
+// readTensors names the tensors a unit's scores read: a GLU's gate and up weights (Phi-3's fused
+// gate_up), with down's when down (the hybrid score); a classic MLP's fc1 weight and bias, and fc2.
+func readTensors(u modelio.MLPUnit, down bool) []string {
+	var names []string
+	switch u.Kind {
+	case modelio.MLPGLU:
+		names = []string{u.Gate.Weight(), u.Up.Weight()}
+	case modelio.MLPFusedGLU:
+		names = []string{u.GateUp.Weight()}
+	case modelio.MLPClassic:
+		names = []string{u.Up.Weight(), u.Down.Weight()}
+		if u.Up.Bias {
+			names = append(names, u.Up.BiasName())
+		}
+		return names
+	}
+	if down {
+		names = append(names, u.Down.Weight())
+	}
+	return names
 }
 
 // combine turns the two sides' statistics into one score per neuron.

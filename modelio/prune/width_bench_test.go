@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -292,5 +293,53 @@ func widthWrite40(b *testing.B, destDir string) {
 		b.StopTimer()
 		os.RemoveAll(dst)
 		b.StartTimer()
+	}
+}
+
+// BenchmarkWidthScoreCold is BenchmarkWidthScore with the page cache dropped before the read and
+// before the scoring (so both come from the disk, as the first scoring of a model just copied over
+// does). It needs root, to write /proc/sys/vm/drop_caches, and is skipped elsewhere.
+func BenchmarkWidthScoreCold(b *testing.B) {
+	for _, method := range []neurons.Method{neurons.PPM, neurons.VOW, neurons.PON} {
+		b.Run(method.String()+"-F32", func(b *testing.B) {
+			dir, size := smolFolder(b)
+			m, err := modelio.Open(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			path, buf := filepath.Join(dir, "model.safetensors"), make([]byte, 1<<20)
+			var reading, scoring time.Duration
+			var bytes int64
+			for b.Loop() {
+				dropCaches(b)
+				t0 := time.Now()
+				readFile(b, path, size, buf)
+				reading += time.Since(t0)
+				dropCaches(b)
+				t1 := time.Now()
+				s, err := neurons.Score(context.Background(), m, method, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				scoring, bytes = scoring+time.Since(t1), s.Bytes
+			}
+			read := float64(size) * float64(b.N) / reading.Seconds() / 1e9
+			score := float64(bytes) * float64(b.N) / scoring.Seconds() / 1e9
+			b.ReportMetric(score, "score-GB/s")
+			b.ReportMetric(read, "read-GB/s")
+			b.ReportMetric(score/read, "of-read")
+		})
+	}
+}
+
+// dropCaches writes the dirty pages out and drops the clean ones from the page cache, or skips.
+func dropCaches(b *testing.B) {
+	b.StopTimer()
+	defer b.StartTimer()
+	if err := exec.Command("sync").Run(); err != nil {
+		b.Skip("sync:", err)
+	}
+	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("1"), 0); err != nil {
+		b.Skip("the page cache cannot be dropped here (needs root):", err)
 	}
 }
