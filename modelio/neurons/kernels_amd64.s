@@ -4,9 +4,7 @@
 // four shifts (from AX) and zeroes the sums: Y0-Y3 Σd of rows 0-3, Y12-Y15 Σd·d. SUMS_ADD adds the four rows' d in
 // Y4-Y7 (the widened elements, less the shifts Y8-Y11). SUMS_END stores them to out (DI).
 #define SUMS_START \
-	LEAQ (SI)(BX*1), R8; \
-	LEAQ (R8)(BX*1), R9; \
-	LEAQ (R9)(BX*1), R10; \
+	ROWS4; \
 	VBROADCASTSD (AX), Y8; \
 	VBROADCASTSD 8(AX), Y9; \
 	VBROADCASTSD 16(AX), Y10; \
@@ -46,6 +44,98 @@
 	VMOVUPD Y15, 224(DI); \
 	VZEROUPPER
 
+
+// Four rows: R8, R9, R10 point BX bytes apart after SI.
+#define ROWS4 \
+	LEAQ (SI)(BX*1), R8; \
+	LEAQ (R8)(BX*1), R9; \
+	LEAQ (R9)(BX*1), R10
+
+// WIDEN4 loads 4 BF16 values of each row at DX into Y4-Y7 as float64 (widened exactly).
+#define WIDEN4 \
+	VPMOVZXWD (SI)(DX*1), X4; \
+	VPMOVZXWD (R8)(DX*1), X5; \
+	VPMOVZXWD (R9)(DX*1), X6; \
+	VPMOVZXWD (R10)(DX*1), X7; \
+	VPSLLD $16, X4, X4; \
+	VPSLLD $16, X5, X5; \
+	VPSLLD $16, X6, X6; \
+	VPSLLD $16, X7, X7; \
+	VCVTPS2PD X4, Y4; \
+	VCVTPS2PD X5, Y5; \
+	VCVTPS2PD X6, Y6; \
+	VCVTPS2PD X7, Y7
+
+// The peaks kernels: PEAKS_START copies Y0 (the first element, broadcast) to the 8 accumulators
+// (Y0-Y3 maxima, Y4-Y7 minima) and clears the NaN flags Y8, Y9; PEAKS_ADD takes 32 floats in
+// Y10-Y13; PEAKS_END reduces the lanes and stores them to out (DI).
+#define PEAKS_START \
+	VMOVAPS Y0, Y1; \
+	VMOVAPS Y0, Y2; \
+	VMOVAPS Y0, Y3; \
+	VMOVAPS Y0, Y4; \
+	VMOVAPS Y0, Y5; \
+	VMOVAPS Y0, Y6; \
+	VMOVAPS Y0, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9
+
+#define PEAKS_ADD \
+	VMAXPS Y10, Y0, Y0; \
+	VMAXPS Y11, Y1, Y1; \
+	VMAXPS Y12, Y2, Y2; \
+	VMAXPS Y13, Y3, Y3; \
+	VMINPS Y10, Y4, Y4; \
+	VMINPS Y11, Y5, Y5; \
+	VMINPS Y12, Y6, Y6; \
+	VMINPS Y13, Y7, Y7; \
+	VCMPPS $3, Y11, Y10, Y14; \
+	VCMPPS $3, Y13, Y12, Y15; \
+	VORPS Y14, Y8, Y8; \
+	VORPS Y15, Y9, Y9
+
+#define PEAKS_END \
+	VMAXPS Y1, Y0, Y0; \
+	VMAXPS Y3, Y2, Y2; \
+	VMAXPS Y2, Y0, Y0; \
+	VMINPS Y5, Y4, Y4; \
+	VMINPS Y7, Y6, Y6; \
+	VMINPS Y6, Y4, Y4; \
+	VORPS Y9, Y8, Y8; \
+	VMOVUPS Y0, (DI); \
+	VMOVUPS Y4, 32(DI); \
+	VMOVUPS Y8, 64(DI); \
+	VZEROUPPER
+
+// The L1 kernels: L1_START sets the mask of the sign bit off (Y15) and clears the sums Y0-Y3 of
+// rows 0-3; L1_ADD adds |Y4|-|Y7|; L1_END stores the sums to out (DI).
+#define L1_START \
+	MOVQ $0x7fffffffffffffff, AX; \
+	MOVQ AX, X15; \
+	VPBROADCASTQ X15, Y15; \
+	VXORPD Y0, Y0, Y0; \
+	VXORPD Y1, Y1, Y1; \
+	VXORPD Y2, Y2, Y2; \
+	VXORPD Y3, Y3, Y3; \
+	XORQ DX, DX
+
+#define L1_ADD \
+	VANDPD Y15, Y4, Y4; \
+	VANDPD Y15, Y5, Y5; \
+	VANDPD Y15, Y6, Y6; \
+	VANDPD Y15, Y7, Y7; \
+	VADDPD Y4, Y0, Y0; \
+	VADDPD Y5, Y1, Y1; \
+	VADDPD Y6, Y2, Y2; \
+	VADDPD Y7, Y3, Y3
+
+#define L1_END \
+	VMOVUPD Y0, (DI); \
+	VMOVUPD Y1, 32(DI); \
+	VMOVUPD Y2, 64(DI); \
+	VMOVUPD Y3, 96(DI); \
+	VZEROUPPER
+
 // AVX2 kernels for kernels_amd64.go. Each keeps the Go kernel's order of floating-point operations
 // lane for lane (see there), so its results equal the Go kernel's bit for bit.
 
@@ -56,48 +146,19 @@ TEXT ·peaksAVX2(SB), NOSPLIT, $0-24
 	MOVQ blocks+8(FP), CX
 	MOVQ out+16(FP), DI
 	VBROADCASTSS (SI), Y0
-	VMOVAPS Y0, Y1
-	VMOVAPS Y0, Y2
-	VMOVAPS Y0, Y3
-	VMOVAPS Y0, Y4
-	VMOVAPS Y0, Y5
-	VMOVAPS Y0, Y6
-	VMOVAPS Y0, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
+	PEAKS_START
 
 peaksloop:
 	VMOVUPS (SI), Y10
 	VMOVUPS 32(SI), Y11
 	VMOVUPS 64(SI), Y12
 	VMOVUPS 96(SI), Y13
-	VMAXPS Y10, Y0, Y0
-	VMAXPS Y11, Y1, Y1
-	VMAXPS Y12, Y2, Y2
-	VMAXPS Y13, Y3, Y3
-	VMINPS Y10, Y4, Y4
-	VMINPS Y11, Y5, Y5
-	VMINPS Y12, Y6, Y6
-	VMINPS Y13, Y7, Y7
-	VCMPPS $3, Y11, Y10, Y14
-	VCMPPS $3, Y13, Y12, Y15
-	VORPS Y14, Y8, Y8
-	VORPS Y15, Y9, Y9
+	PEAKS_ADD
 	ADDQ $128, SI
 	DECQ CX
 	JNZ peaksloop
 
-	VMAXPS Y1, Y0, Y0
-	VMAXPS Y3, Y2, Y2
-	VMAXPS Y2, Y0, Y0
-	VMINPS Y5, Y4, Y4
-	VMINPS Y7, Y6, Y6
-	VMINPS Y6, Y4, Y4
-	VORPS Y9, Y8, Y8
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y4, 32(DI)
-	VMOVUPS Y8, 64(DI)
-	VZEROUPPER
+	PEAKS_END
 	RET
 
 // func l1Rows4AVX2(p *float32, stride int, quads int, out *[16]float64)
@@ -109,40 +170,20 @@ TEXT ·l1Rows4AVX2(SB), NOSPLIT, $0-32
 	SHLQ $2, BX
 	MOVQ quads+16(FP), CX
 	MOVQ out+24(FP), DI
-	LEAQ (SI)(BX*1), R8
-	LEAQ (R8)(BX*1), R9
-	LEAQ (R9)(BX*1), R10
-	MOVQ $0x7fffffffffffffff, AX
-	MOVQ AX, X15
-	VPBROADCASTQ X15, Y15
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	XORQ DX, DX
+	ROWS4
+	L1_START
 
 l1loop:
 	VCVTPS2PD (SI)(DX*1), Y4
 	VCVTPS2PD (R8)(DX*1), Y5
 	VCVTPS2PD (R9)(DX*1), Y6
 	VCVTPS2PD (R10)(DX*1), Y7
-	VANDPD Y15, Y4, Y4
-	VANDPD Y15, Y5, Y5
-	VANDPD Y15, Y6, Y6
-	VANDPD Y15, Y7, Y7
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
+	L1_ADD
 	ADDQ $16, DX
 	DECQ CX
 	JNZ l1loop
 
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, 64(DI)
-	VMOVUPD Y3, 96(DI)
-	VZEROUPPER
+	L1_END
 	RET
 
 // func sumsRows4AVX2(p *float32, stride int, quads int, shift *[4]float64, out *[32]float64)
@@ -200,15 +241,7 @@ TEXT ·peaksBF16AVX2(SB), NOSPLIT, $0-24
 	MOVQ out+16(FP), DI
 	VPMOVZXWD (SI), Y0
 	VPSLLD $16, Y0, Y0
-	VMOVAPS Y0, Y1
-	VMOVAPS Y0, Y2
-	VMOVAPS Y0, Y3
-	VMOVAPS Y0, Y4
-	VMOVAPS Y0, Y5
-	VMOVAPS Y0, Y6
-	VMOVAPS Y0, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
+	PEAKS_START
 
 peaksbf16loop:
 	VPMOVZXWD (SI), Y10
@@ -219,33 +252,12 @@ peaksbf16loop:
 	VPSLLD $16, Y11, Y11
 	VPSLLD $16, Y12, Y12
 	VPSLLD $16, Y13, Y13
-	VMAXPS Y10, Y0, Y0
-	VMAXPS Y11, Y1, Y1
-	VMAXPS Y12, Y2, Y2
-	VMAXPS Y13, Y3, Y3
-	VMINPS Y10, Y4, Y4
-	VMINPS Y11, Y5, Y5
-	VMINPS Y12, Y6, Y6
-	VMINPS Y13, Y7, Y7
-	VCMPPS $3, Y11, Y10, Y14
-	VCMPPS $3, Y13, Y12, Y15
-	VORPS Y14, Y8, Y8
-	VORPS Y15, Y9, Y9
+	PEAKS_ADD
 	ADDQ $64, SI
 	DECQ CX
 	JNZ peaksbf16loop
 
-	VMAXPS Y1, Y0, Y0
-	VMAXPS Y3, Y2, Y2
-	VMAXPS Y2, Y0, Y0
-	VMINPS Y5, Y4, Y4
-	VMINPS Y7, Y6, Y6
-	VMINPS Y6, Y4, Y4
-	VORPS Y9, Y8, Y8
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y4, 32(DI)
-	VMOVUPS Y8, 64(DI)
-	VZEROUPPER
+	PEAKS_END
 	RET
 
 // func l1Rows4BF16AVX2(p *uint16, stride int, quads int, out *[16]float64)
@@ -256,48 +268,17 @@ TEXT ·l1Rows4BF16AVX2(SB), NOSPLIT, $0-32
 	SHLQ $1, BX
 	MOVQ quads+16(FP), CX
 	MOVQ out+24(FP), DI
-	LEAQ (SI)(BX*1), R8
-	LEAQ (R8)(BX*1), R9
-	LEAQ (R9)(BX*1), R10
-	MOVQ $0x7fffffffffffffff, AX
-	MOVQ AX, X15
-	VPBROADCASTQ X15, Y15
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	XORQ DX, DX
+	ROWS4
+	L1_START
 
 l1bf16loop:
-	VPMOVZXWD (SI)(DX*1), X4
-	VPMOVZXWD (R8)(DX*1), X5
-	VPMOVZXWD (R9)(DX*1), X6
-	VPMOVZXWD (R10)(DX*1), X7
-	VPSLLD $16, X4, X4
-	VPSLLD $16, X5, X5
-	VPSLLD $16, X6, X6
-	VPSLLD $16, X7, X7
-	VCVTPS2PD X4, Y4
-	VCVTPS2PD X5, Y5
-	VCVTPS2PD X6, Y6
-	VCVTPS2PD X7, Y7
-	VANDPD Y15, Y4, Y4
-	VANDPD Y15, Y5, Y5
-	VANDPD Y15, Y6, Y6
-	VANDPD Y15, Y7, Y7
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
+	WIDEN4
+	L1_ADD
 	ADDQ $8, DX
 	DECQ CX
 	JNZ l1bf16loop
 
-	VMOVUPD Y0, (DI)
-	VMOVUPD Y1, 32(DI)
-	VMOVUPD Y2, 64(DI)
-	VMOVUPD Y3, 96(DI)
-	VZEROUPPER
+	L1_END
 	RET
 
 // func sumsRows4BF16AVX2(p *uint16, stride int, quads int, shift *[4]float64, out *[32]float64)
@@ -312,18 +293,7 @@ TEXT ·sumsRows4BF16AVX2(SB), NOSPLIT, $0-40
 	SUMS_START
 
 sumsbf16loop:
-	VPMOVZXWD (SI)(DX*1), X4
-	VPMOVZXWD (R8)(DX*1), X5
-	VPMOVZXWD (R9)(DX*1), X6
-	VPMOVZXWD (R10)(DX*1), X7
-	VPSLLD $16, X4, X4
-	VPSLLD $16, X5, X5
-	VPSLLD $16, X6, X6
-	VPSLLD $16, X7, X7
-	VCVTPS2PD X4, Y4
-	VCVTPS2PD X5, Y5
-	VCVTPS2PD X6, Y6
-	VCVTPS2PD X7, Y7
+	WIDEN4
 	SUMS_ADD
 	ADDQ $8, DX
 	DECQ CX
