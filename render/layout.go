@@ -1405,7 +1405,10 @@ func (L *layouter) legend(y float64) float64 {
 	}
 	for _, e := range entries {
 		sw := 8.0 * float64(max(1, len(e.fills)))
-		if e.kind == KindCard || e.former {
+		switch {
+		case e.former: // long enough for the dashes past the kept part to read
+			sw = 40
+		case e.kind == KindCard:
 			sw = 26
 		}
 		tw := textWidth(e.label, labelSize, false)
