@@ -1291,7 +1291,9 @@ func (L *layouter) rows(i int, cp cardPlan, rs []row, x, y float64) {
 func (L *layouter) inputLine(r row, ref Ref, tip string, x, y float64) {
 	L.d.add(Item{Kind: KindLine, X: x, Y: y, W: barLen(r.formerIn, L.d.Scale), H: inputH, Stroke: L.th.Idle,
 		StrokeWidth: 1, Dashed: true, Ref: ref, Tip: tip})
-	L.d.add(Item{Kind: KindLine, X: x, Y: y, W: barLen(r.part.In, L.d.Scale), H: inputH, Fill: r.fill, Ref: ref, Tip: tip})
+	// Half a unit taller on each side than the outline, so the outline's dashes (centred on its edges)
+	// do not bead the kept line.
+	L.d.add(Item{Kind: KindLine, X: x, Y: y - 0.5, W: barLen(r.part.In, L.d.Scale), H: inputH + 1, Fill: r.fill, Ref: ref, Tip: tip})
 }
 
 func (L *layouter) experts(i int, cp cardPlan, e *arch.Experts, x, y float64) {
@@ -1423,7 +1425,7 @@ func (L *layouter) legend(y float64) float64 {
 			sw = 11
 		case KindLine: // a kept input width over its dashed former one
 			d.add(Item{Kind: KindLine, X: x, Y: y + (lineH-inputH)/2, W: sw, H: inputH, Stroke: th.Idle, StrokeWidth: 1, Dashed: true})
-			d.add(Item{Kind: KindLine, X: x, Y: y + (lineH-inputH)/2, W: sw * 0.6, H: inputH, Fill: e.fills[0]})
+			d.add(Item{Kind: KindLine, X: x, Y: y + (lineH-inputH)/2 - 0.5, W: sw * 0.6, H: inputH + 1, Fill: e.fills[0]})
 		case KindBar:
 			if e.former {
 				d.add(Item{Kind: KindBar, X: x, Y: y + 3, W: sw, H: lineH - 6, Stroke: th.Idle, StrokeWidth: 1, Dashed: true, Radius: barRadius})
