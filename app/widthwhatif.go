@@ -33,16 +33,28 @@ type widthCut struct {
 	divisor int
 	keep    [][]int // per MLP unit of the model without the removed blocks (compute.Pruning.Keep)
 	// former is the output width of every pruned projection before, by path (render.Model.Former).
-	former  map[string]int64
-	changes []modelio.WidthChange
-	scores  *neurons.Scores // the scores the neurons were chosen by; nil when not chosen
-	hidden  int64           // the MLPs' input width, for the expansion I/H
+	former map[string]int64
+	// formerIn is the input width of every projection whose input was cut (down_proj, fc2, c_proj),
+	// before, by path (render.Model.FormerIn).
+	formerIn map[string]int64
+	changes  []modelio.WidthChange
+	scores   *neurons.Scores // the scores the neurons were chosen by; nil when not chosen
+	hidden   int64           // the MLPs' input width, for the expansion I/H
 }
 
 // formerWidths is what render draws as the outline of a width-pruned model's bars.
 func (w *Window) formerWidths(m *modelio.Model) map[string]int64 {
 	if wi := w.whatIf; wi != nil && wi.width != nil && wi.pruned == m {
 		return wi.width.former
+	}
+	return nil
+}
+
+// formerInputs is what render draws as the dashed outline of the input-width line under a width-pruned
+// model's down (fc2, c_proj) bars, whose length, the output width, does not change.
+func (w *Window) formerInputs(m *modelio.Model) map[string]int64 {
+	if wi := w.whatIf; wi != nil && wi.width != nil && wi.pruned == m {
+		return wi.width.formerIn
 	}
 	return nil
 }
@@ -489,7 +501,8 @@ func (p *widthPanel) cut() (*widthCut, *modelio.Model, error) {
 		return nil, nil, errors.New(strings.NewReplacer("--width: ", "", "--expansion: ", "expansion: ", "--divisor: ", "rounding: ").Replace(err.Error()))
 	}
 	c := &widthCut{method: p.methodPicked(), percent: percent, divisor: t.Divisor, scores: p.scores, former: map[string]int64{},
-		hidden: units[0].Hidden}
+		formerIn: map[string]int64{},
+		hidden:   units[0].Hidden}
 	if p.scores != nil {
 		c.chosen = true
 		if c.keep, err = neurons.Keep(p.scores, kept); err != nil {
@@ -513,6 +526,9 @@ func (p *widthPanel) cut() (*widthCut, *modelio.Model, error) {
 			if pr != nil {
 				c.former[pr.Path] = pr.Out
 			}
+		}
+		if u.Down != nil {
+			c.formerIn[u.Down.Path] = u.Down.In
 		}
 	}
 	c.changes = pruned.Narrowed

@@ -40,6 +40,40 @@ func bars(d *render.Diagram, path string) (bar, outline *render.Item) {
 	return bar, outline
 }
 
+// inputLine returns the thin input-width line the window's diagram draws under the part at path (down_proj,
+// fc2) and its dashed outline of the former input width.
+func inputLine(d *render.Diagram, path string) (line, outline *render.Item) {
+	for i := range d.Items {
+		it := &d.Items[i]
+		if it.Kind != render.KindLine || it.Ref.Path != path {
+			continue
+		}
+		switch {
+		case it.Fill == "" && it.Dashed && outline == nil:
+			outline = it
+		case it.Fill != "" && line == nil:
+			line = it
+		}
+	}
+	return line, outline
+}
+
+// checkDownLine fails unless the diagram draws the down bar at path at its output width out, with an
+// input line kept long over an outline former long.
+func checkDownLine(t *testing.T, d *render.Diagram, path string, out, kept, former int64) {
+	t.Helper()
+	bar, _ := bars(d, path)
+	line, outline := inputLine(d, path)
+	if bar == nil || line == nil || outline == nil {
+		t.Fatalf("%s: bar %v, input line %v, outline %v", path, bar, line, outline)
+	}
+	if math.Abs(bar.W-float64(out)*d.Scale) > 0.01 || math.Abs(line.W-float64(kept)*d.Scale) > 0.01 ||
+		math.Abs(outline.W-float64(former)*d.Scale) > 0.01 {
+		t.Errorf("%s: bar %.1f, input line %.1f over %.1f; want %d, %d and %d × scale %.4f",
+			path, bar.W, line.W, outline.W, out, kept, former, d.Scale)
+	}
+}
+
 func mlpWidth(t *testing.T, m *modelio.Model) int64 {
 	t.Helper()
 	units, err := modelio.MLPUnits(m)
@@ -84,8 +118,13 @@ func TestWidthWhatIfGallery(t *testing.T) {
 			t.Errorf("%s: bar %.1f, outline %.1f; want 4916 and 8192 × scale %.4f", part, bar.W, outline.W, d.Scale)
 		}
 	}
+	// down keeps its length (its output is the hidden size); the line under it shows its input cut.
+	checkDownLine(t, d, "model.layers.0.mlp.down_proj", 2048, 4916, 8192)
 	if _, o := bars(d, "model.layers.0.self_attn.q_proj"); o != nil {
 		t.Error("q_proj has an outline: it was not pruned")
+	}
+	if l, o := inputLine(d, "model.layers.0.self_attn.o_proj"); l != nil || o != nil {
+		t.Error("o_proj has an input line: its input was not cut")
 	}
 
 	for _, tc := range []struct {
@@ -110,6 +149,8 @@ func TestWidthWhatIfGallery(t *testing.T) {
 		if got := mlpWidth(t, w.models[0]); got != tc.want {
 			t.Errorf("%+v: intermediate %d, want %d", tc, got, tc.want)
 		}
+		// The down bars follow the slider with the gate and up bars.
+		checkDownLine(t, render.Layout(w.view.Models(), w.view.Options()), "model.layers.0.mlp.down_proj", 2048, tc.want, 8192)
 	}
 	// A depth what-if on top: blocks 3 and 5 go, the MLPs stay narrowed.
 	w.showWhatIf(full, []int{3, 5})
@@ -147,6 +188,9 @@ func TestWidthWhatIfGallery(t *testing.T) {
 	w.leaveWhatIf()
 	if len(w.models) != 1 || w.models[0] != full || p.content.Visible() || w.whatIf != nil || p.beside.Checked {
 		t.Error("Back did not restore the full model and hide the strip")
+	}
+	if l, o := inputLine(render.Layout(w.view.Models(), w.view.Options()), "model.layers.0.mlp.down_proj"); l != nil || o != nil {
+		t.Error("after Back, down_proj still has an input line")
 	}
 }
 
@@ -393,14 +437,14 @@ func TestWidthScoringCancel(t *testing.T) {
 // Pythia), and the experts of a MoE (Qwen3-30B-A3B, Mixtral).
 func TestWidthWhatIfFamilies(t *testing.T) {
 	for _, tc := range []struct {
-		model, part string
+		model, part, down string
 	}{
-		{"microsoft/Phi-4-mini-instruct", "mlp.gate_up_proj"},
-		{"openai-community/gpt2", "mlp.c_fc"},
-		{"facebook/opt-125m", "fc1"},
-		{"EleutherAI/pythia-70m", "mlp.dense_h_to_4h"},
-		{"Qwen/Qwen3-30B-A3B", "mlp.experts.0.gate_proj"},
-		{"mistralai/Mixtral-8x7B-v0.1", "block_sparse_moe.experts.0.w1"},
+		{"microsoft/Phi-4-mini-instruct", "mlp.gate_up_proj", "mlp.down_proj"},
+		{"openai-community/gpt2", "mlp.c_fc", "mlp.c_proj"},
+		{"facebook/opt-125m", "fc1", "fc2"},
+		{"EleutherAI/pythia-70m", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h"},
+		{"Qwen/Qwen3-30B-A3B", "mlp.experts.0.gate_proj", "mlp.experts.0.down_proj"},
+		{"mistralai/Mixtral-8x7B-v0.1", "block_sparse_moe.experts.0.w1", "block_sparse_moe.experts.0.w2"},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			w := newTestWindow(t)
@@ -428,6 +472,16 @@ func TestWidthWhatIfFamilies(t *testing.T) {
 			if !found {
 				t.Errorf("no outline on %s", tc.part)
 			}
+			// The output projection keeps its bar and shows its input cut by a line under it.
+			var down string
+			for _, it := range d.Items {
+				if it.Kind == render.KindBar && strings.HasSuffix(it.Ref.Path, "."+tc.down) {
+					down = it.Ref.Path
+					break
+				}
+			}
+			hidden := w.whatIf.width.hidden
+			checkDownLine(t, d, down, hidden, kept, full)
 		})
 	}
 }

@@ -264,7 +264,7 @@ func (w *Window) show(models []*modelio.Model) {
 	var rm []render.Model
 	for _, m := range models {
 		rm = append(rm, render.Model{Name: m.Name, Params: m.Spec.Root.NumParams(), Arch: m.Arch, Numbers: w.blockNumbers(m),
-			Former: w.formerWidths(m)})
+			Former: w.formerWidths(m), FormerIn: w.formerInputs(m)})
 	}
 	w.refreshWhatIf()
 	// Unfolded groups name models by index: a new set of models starts folded. Scores are by index too,

@@ -24,6 +24,11 @@ type Model struct {
 	// (model.layers.3.mlp.gate_proj): its bar is drawn at the kept width over a faint dashed outline of
 	// the former one, and the shared scale counts the former width, so the bars visibly shrink.
 	Former map[string]int64
+	// FormerIn is the input width a projection had before a width pruning, by its path
+	// (model.layers.3.mlp.down_proj, fc2, c_proj): the output, and so the bar, of such a projection
+	// keeps its length, so a thin line under the bar shows its kept input width on the same scale, over
+	// a faint dashed outline of the former one, and the shrinking shows on down as on gate and up.
+	FormerIn map[string]int64
 }
 
 // FoldID names one fold group of one model: the index of the model among those given to Layout and the
@@ -223,6 +228,8 @@ const (
 	labelInset  = 6 // text inside a bar starts this far from its left end
 	labelGap    = 6 // text outside a bar starts this far after its right end
 	minBar      = 3 // a bar is never thinner than this, so a tiny width still shows
+	inputGap    = 3 // between a bar and its input-width line
+	inputH      = 4 // an input-width line: thin, so it is not read as a bar
 	lineFactor  = 1.3
 	insideSlack = 1.1 // a label goes inside only with room to spare: an SVG viewer's font may be wider
 	capHeight   = 0.7 // Go Regular's cap height, in em
@@ -247,9 +254,12 @@ type row struct {
 	fill   string
 	width  int64 // features the row's length shows
 	former int64 // the width before a width pruning, drawn as an outline; 0 when not pruned
-	ex     *arch.Experts
-	parts  []*arch.Part // the norms of a rowNorms
-	segs   []seg        // the parts of a fused projection, left to right
+	// formerIn is the input width before a width pruning (down_proj, fc2), 0 when the input was not
+	// cut: the row gets a thin input-width line under its bar (see inputLine).
+	formerIn int64
+	ex       *arch.Experts
+	parts    []*arch.Part // the norms of a rowNorms
+	segs     []seg        // the parts of a fused projection, left to right
 }
 
 // seg is one part of a fused projection's bar: q, k and v of a qkv, gate and up of a gate_up.
@@ -305,6 +315,9 @@ func Layout(models []Model, opt Options) *Diagram {
 			d.Widest = w
 		}
 		for _, w := range m.Former {
+			d.Widest = max(d.Widest, w)
+		}
+		for _, w := range m.FormerIn {
 			d.Widest = max(d.Widest, w)
 		}
 	}
@@ -650,7 +663,7 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 			c.cards[k].numbers = m.Numbers[c.cards[k].start : c.cards[k].end+1]
 		}
 	}
-	setFormer(c.cards, m.Former)
+	setFormer(c.cards, m.Former, m.FormerIn)
 	if !opt.Repeat {
 		first := map[string]string{}
 		for k := range c.cards {
@@ -669,16 +682,24 @@ func planColumn(i int, m Model, opt Options) columnPlan {
 	return c
 }
 
-// setFormer gives the bars of a width-pruned model the widths they had before (Model.Former).
-func setFormer(cards []cardPlan, former map[string]int64) {
-	if len(former) == 0 {
+// setFormer gives the bars of a width-pruned model the output and input widths they had before
+// (Model.Former, Model.FormerIn).
+func setFormer(cards []cardPlan, former, formerIn map[string]int64) {
+	if len(former) == 0 && len(formerIn) == 0 {
 		return
 	}
 	for k := range cards {
 		for _, rs := range [][]row{cards[k].att, cards[k].mlp} {
 			for j := range rs {
-				if r := &rs[j]; r.kind == rowBar && r.part != nil && former[r.part.Path] > r.width {
+				r := &rs[j]
+				if r.kind != rowBar || r.part == nil {
+					continue
+				}
+				if former[r.part.Path] > r.width {
 					r.former = former[r.part.Path]
+				}
+				if formerIn[r.part.Path] > r.part.In {
+					r.formerIn = formerIn[r.part.Path]
 				}
 			}
 		}
@@ -690,7 +711,7 @@ func cardSignature(cp *cardPlan) string {
 	var b strings.Builder
 	for _, rs := range [][]row{cp.att, cp.mlp} {
 		for _, r := range rs {
-			b.WriteString(strconv.Itoa(int(r.kind)) + ":" + strconv.FormatInt(r.width, 10) + ":" + strconv.FormatInt(r.former, 10) + ":")
+			b.WriteString(strconv.Itoa(int(r.kind)) + ":" + strconv.FormatInt(r.width, 10) + ":" + strconv.FormatInt(r.former, 10) + ":" + strconv.FormatInt(r.formerIn, 10) + ":")
 			if len(r.label) > 0 {
 				b.WriteString(r.label[0])
 			}
@@ -1093,6 +1114,9 @@ func (L *layouter) rowHeight(r row) float64 {
 		rows := (r.ex.Count + per - 1) / per
 		return float64(rows)*(box+expertGap) - expertGap
 	}
+	if r.formerIn > 0 {
+		return barH + inputGap + inputH
+	}
 	return barH
 }
 
@@ -1223,7 +1247,13 @@ func (L *layouter) rows(i int, cp cardPlan, rs []row, x, y float64) {
 				L.d.add(Item{Kind: KindBar, X: x, Y: y, W: barLen(r.former, L.d.Scale), H: barH, Stroke: L.th.Idle,
 					StrokeWidth: 1, Dashed: true, Radius: barRadius, Ref: ref, Tip: tip})
 			}
+			if r.formerIn > 0 {
+				tip += fmt.Sprintf(" · input %d wide, %d before width pruning (the thin line under the bar)", r.part.In, r.formerIn)
+			}
 			L.d.add(Item{Kind: KindBar, X: x, Y: y, W: w, H: barH, Fill: r.fill, Radius: math.Min(barRadius, w/2), Ref: ref, Tip: tip})
+			if r.formerIn > 0 {
+				L.inputLine(r, ref, tip, x, y+barH+inputGap)
+			}
 			// The parts after the first are drawn over the whole bar, each after a hairline in the card's
 			// colour that shows where one part ends.
 			sx := x
@@ -1252,6 +1282,18 @@ func (L *layouter) rows(i int, cp cardPlan, rs []row, x, y float64) {
 		}
 		y += h + rowGap
 	}
+}
+
+// inputLine draws, at y under a bar whose input was cut by a width pruning (down_proj, fc2), the input
+// width it has now as a thin line in the bar's colour, over a faint dashed outline of the input width it
+// had before: the bar's length is its output width, which a width pruning keeps, so this line is what
+// shrinks with the neurons kept, beside gate and up. Same dash and colour as the bars' own outlines.
+func (L *layouter) inputLine(r row, ref Ref, tip string, x, y float64) {
+	L.d.add(Item{Kind: KindLine, X: x, Y: y, W: barLen(r.formerIn, L.d.Scale), H: inputH, Stroke: L.th.Idle,
+		StrokeWidth: 1, Dashed: true, Ref: ref, Tip: tip})
+	// Half a unit taller on each side than the outline, so the outline's dashes (centred on its edges)
+	// do not bead the kept line.
+	L.d.add(Item{Kind: KindLine, X: x, Y: y - 0.5, W: barLen(r.part.In, L.d.Scale), H: inputH + 1, Fill: r.fill, Ref: ref, Tip: tip})
 }
 
 func (L *layouter) experts(i int, cp cardPlan, e *arch.Experts, x, y float64) {
@@ -1320,28 +1362,40 @@ func (L *layouter) legend(y float64) float64 {
 			present["experts"] = true
 		case it.Fill == roleFill[arch.RoleRouter] && it.Kind == KindBar:
 			present["router"] = true
+		case it.Kind == KindBar && it.Dashed && it.Ref.What == RefPart:
+			present["former"] = true
+		case it.Kind == KindLine && it.Dashed && it.Ref.What == RefPart:
+			present["input"] = true
 		}
 	}
 	type entry struct {
-		kind  ItemKind
-		fills []string
-		label string
+		kind   ItemKind
+		fills  []string
+		label  string
+		former bool // drawn kept over a dashed outline of its former length, as in a width what-if
 	}
 	entries := []entry{
-		{KindBar, []string{roleFill[arch.RoleQ], roleFill[arch.RoleK], roleFill[arch.RoleV], roleFill[arch.RoleO]}, "attention"},
-		{KindBar, []string{roleFill[arch.RoleGate], roleFill[arch.RoleUp], roleFill[arch.RoleDown]}, "MLP"},
+		{KindBar, []string{roleFill[arch.RoleQ], roleFill[arch.RoleK], roleFill[arch.RoleV], roleFill[arch.RoleO]}, "attention", false},
+		{KindBar, []string{roleFill[arch.RoleGate], roleFill[arch.RoleUp], roleFill[arch.RoleDown]}, "MLP", false},
 	}
 	if present["router"] {
-		entries = append(entries, entry{KindBar, []string{roleFill[arch.RoleRouter]}, "router"})
+		entries = append(entries, entry{KindBar, []string{roleFill[arch.RoleRouter]}, "router", false})
 	}
 	if present["experts"] {
-		entries = append(entries, entry{KindExpert, []string{roleFill[arch.RoleUp]}, "experts chosen per token"})
+		entries = append(entries, entry{KindExpert, []string{roleFill[arch.RoleUp]}, "experts chosen per token", false})
 	}
 	entries = append(entries,
-		entry{KindBand, []string{roleFill[arch.RoleNorm]}, "norm"},
-		entry{KindBar, []string{roleFill[arch.RoleTokenEmbedding]}, "embeddings, LM head (not to scale)"})
+		entry{KindBand, []string{roleFill[arch.RoleNorm]}, "norm", false},
+		entry{KindBar, []string{roleFill[arch.RoleTokenEmbedding]}, "embeddings, LM head (not to scale)", false})
 	if present["sliding"] {
-		entries = append(entries, entry{KindCard, nil, "sliding-window attention"})
+		entries = append(entries, entry{KindCard, nil, "sliding-window attention", false})
+	}
+	// A width what-if: what the dashed outlines and the thin lines under down and fc2 mean.
+	if present["former"] {
+		entries = append(entries, entry{kind: KindBar, fills: []string{roleFill[arch.RoleUp]}, label: "dashed: width before pruning", former: true})
+	}
+	if present["input"] {
+		entries = append(entries, entry{kind: KindLine, fills: []string{roleFill[arch.RoleDown]}, label: "thin line: input width", former: true})
 	}
 
 	x0, right := float64(margin), d.Width-margin
@@ -1353,7 +1407,10 @@ func (L *layouter) legend(y float64) float64 {
 	}
 	for _, e := range entries {
 		sw := 8.0 * float64(max(1, len(e.fills)))
-		if e.kind == KindCard {
+		switch {
+		case e.former: // long enough for the dashes past the kept part to read
+			sw = 40
+		case e.kind == KindCard:
 			sw = 26
 		}
 		tw := textWidth(e.label, labelSize, false)
@@ -1366,6 +1423,16 @@ func (L *layouter) legend(y float64) float64 {
 		case KindExpert:
 			d.add(Item{Kind: KindExpert, X: x, Y: y + (lineH-11)/2, W: 11, H: 11, Fill: e.fills[0], Radius: 2})
 			sw = 11
+		case KindLine: // a kept input width over its dashed former one
+			d.add(Item{Kind: KindLine, X: x, Y: y + (lineH-inputH)/2, W: sw, H: inputH, Stroke: th.Idle, StrokeWidth: 1, Dashed: true})
+			d.add(Item{Kind: KindLine, X: x, Y: y + (lineH-inputH)/2 - 0.5, W: sw * 0.6, H: inputH + 1, Fill: e.fills[0]})
+		case KindBar:
+			if e.former {
+				d.add(Item{Kind: KindBar, X: x, Y: y + 3, W: sw, H: lineH - 6, Stroke: th.Idle, StrokeWidth: 1, Dashed: true, Radius: barRadius})
+				d.add(Item{Kind: KindBar, X: x, Y: y + 3, W: sw * 0.6, H: lineH - 6, Fill: e.fills[0], Radius: barRadius})
+				break
+			}
+			fallthrough
 		default:
 			for k, f := range e.fills {
 				d.add(Item{Kind: KindBar, X: x + float64(k)*8, Y: y + 3, W: 8, H: lineH - 6, Fill: f})
