@@ -116,6 +116,10 @@ func (w *Window) setPresenting(on bool) {
 			width: w.view.Options().Width, side: w.sideShown}
 	}
 	w.theme.present = on
+	if w.whatIf != nil {
+		w.whatIfBar.text.SetText(w.whatIfBarText())
+	}
+
 	if on {
 		w.statusBar.Hide()
 	} else {

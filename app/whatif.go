@@ -83,6 +83,33 @@ func whatIfText(wi *whatIf) string {
 		wi.orig.Name, modelio.BlocksPhrase(wi.remove), len(p.Arch.Blocks), facts.ShortCount(now), facts.ShortCount(saved), share)
 }
 
+// whatIfBarText is what the what-if bar says: whatIfText, or while presenting its headline alone, so
+// that the bar takes one line of the large type and the stack keeps the height (the side panel, hidden
+// then, holds the rest).
+func (w *Window) whatIfBarText() string {
+	if w.theme.present {
+		return whatIfHeadline(w.whatIf)
+	}
+	return whatIfText(w.whatIf)
+}
+
+// whatIfHeadline says what was pruned and what it saves, briefly: "Llama-3.2-1B without blocks 5, 10,
+// intermediate_size 8192 → 4916: 797 M parameters, 439 M fewer (35.5%)."
+func whatIfHeadline(wi *whatIf) string {
+	now, saved, share := wi.savings()
+	var what []string
+	if len(wi.remove) > 0 {
+		what = append(what, "without "+modelio.BlocksPhrase(wi.remove))
+	}
+	if c := wi.width; c != nil {
+		for _, ch := range c.changes {
+			what = append(what, fmt.Sprintf("%s %d → %d", ch.Key, ch.From, ch.To))
+		}
+	}
+	return fmt.Sprintf("%s %s: %s parameters, %s fewer (%.1f%%).", wi.orig.Name, strings.Join(what, ", "),
+		facts.ShortCount(now), facts.ShortCount(saved), share)
+}
+
 // showWhatIf shows m without the blocks remove in m's place: the stack, the tree and the facts of the
 // pruned model, and the bar that says so.
 func (w *Window) showWhatIf(m *modelio.Model, remove []int) {
@@ -212,7 +239,7 @@ func (w *Window) refreshWhatIf() {
 	if w.whatIf == nil {
 		w.whatIfBar.content.Hide()
 	} else {
-		w.whatIfBar.text.SetText(whatIfText(w.whatIf))
+		w.whatIfBar.text.SetText(w.whatIfBarText())
 		if o := w.whatIf.orig; o.Path == "" || !o.HasWeights() {
 			w.whatIfBar.save.Disable()
 		} else {

@@ -197,7 +197,6 @@ func newWidthPanel(w *Window) *widthPanel {
 		p.close()
 		w.leaveWhatIf()
 	})
-	title := widget.NewLabelWithStyle("WIDTH", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	// The choices on one line, the amount under them across the whole strip: a slider needs the
 	// length to be dragged by a percent at a time.
 	// Evaluate runs on the Importance tab, which holds the calibration settings and shows the result.
@@ -209,7 +208,9 @@ func newWidthPanel(w *Window) *widthPanel {
 		}
 		w.importance.eval.start()
 	})
-	controls := container.NewHBox(title, key("Method"), p.method, p.mode, key("Rounding"), p.divisor)
+	// No title of its own: the what-if bar above says what the strip is for, and without one the strip
+	// and the side panel fit a 1024-wide screen, in the large type of presenting too.
+	controls := container.NewHBox(key("Method"), p.method, p.mode, key("Rounding"), p.divisor)
 	row := container.NewVBox(container.NewBorder(nil, nil, controls, closeBtn),
 		container.NewBorder(nil, nil, nil, container.NewHBox(p.beside, evaluate), p.amount))
 	// The what-if bar's blue, fainter: the strip belongs to it.

@@ -535,7 +535,9 @@ func (w *Window) layoutFor(width float64) {
 }
 
 // revealBars scrolls a stack that does not fit to its lowest card drawn with bars: Gemma 3's only
-// such card sits at the bottom, below five that say "same widths as".
+// such card sits at the bottom, below five that say "same widths as". During a width what-if it is
+// that card's MLP rows that come into sight, the bars that shrink and the input line under down:
+// presenting at 1280×720 under the what-if's strips, a whole card is taller than the view.
 func (w *Window) revealBars() {
 	d := w.view.Diagram()
 	if d == nil {
@@ -549,9 +551,50 @@ func (w *Window) revealBars() {
 			card = render.Ref{What: render.RefCard, Model: it.Ref.Model, Start: it.Ref.Start, End: it.Ref.End}
 		}
 	}
-	if pos, size, ok := w.view.RefRect(card); ok {
-		w.revealRect(pos, size)
+	pos, size, ok := w.view.RefRect(card)
+	if !ok {
+		return
 	}
+	if p, s, ok := w.cutRows(d, card); ok {
+		pos, size = p, s
+	}
+	w.revealRect(pos, size)
+}
+
+// cutRows is where the rows a width what-if changed lie in card: the union of its bars whose width
+// or input width was cut, with their outlines and input lines.
+func (w *Window) cutRows(d *render.Diagram, card render.Ref) (fyne.Position, fyne.Size, bool) {
+	if card.Model < 0 || card.Model >= len(w.models) {
+		return fyne.Position{}, fyne.Size{}, false
+	}
+	m := w.models[card.Model]
+	former, formerIn := w.formerWidths(m), w.formerInputs(m)
+	var lo, hi fyne.Position
+	found := false
+	seen := map[string]bool{}
+	for _, it := range d.Items {
+		r := it.Ref
+		if r.What != render.RefPart || r.Model != card.Model || r.Start != card.Start || seen[r.Path] {
+			continue
+		}
+		if _, cut := former[r.Path]; !cut {
+			if _, cut = formerIn[r.Path]; !cut {
+				continue
+			}
+		}
+		seen[r.Path] = true
+		p, s, ok := w.view.RefRect(r)
+		if !ok {
+			continue
+		}
+		if !found {
+			lo, hi, found = p, p.Add(s), true
+			continue
+		}
+		lo = fyne.NewPos(min(lo.X, p.X), min(lo.Y, p.Y))
+		hi = fyne.NewPos(max(hi.X, p.X+s.Width), max(hi.Y, p.Y+s.Height))
+	}
+	return lo, fyne.NewSize(hi.X-lo.X, hi.Y-lo.Y), found
 }
 
 // resized refits the diagram when the centre changes size, unless the user has zoomed by hand.
