@@ -10,8 +10,9 @@ import (
 )
 
 // A width what-if on a projector: the strips and the side panel fit a 1024-wide screen in both
-// type sizes, the what-if bar says its headline only while presenting, and where the stack does not
-// fit whole it is the rows that shrink (gate, up and down's input line) that are in sight.
+// type sizes, the what-if bar says its headline only while presenting, and the stack is zoomed for
+// the rows that shrink (gate, up and down's input line) to be read from the back of the hall (labels
+// of 21 px), with those rows in sight, on a 1024×768 and on a 1024×600 screen; Fit shows the whole.
 func TestWidthWhatIfPresenting(t *testing.T) {
 	w := newTestWindow(t)
 	w.win.Resize(fyne.NewSize(1024, 768))
@@ -39,10 +40,30 @@ func TestWidthWhatIfPresenting(t *testing.T) {
 		t.Errorf("presenting, the what-if bar says %q, want %q", got, headline)
 	}
 
-	// A low screen: the stack scrolls, and the rows the cut changed are what shows.
-	w.win.Resize(fyne.NewSize(1024, 600))
-	w.fitNow()
-	w.revealBars()
+	for _, size := range []fyne.Size{{Width: 1024, Height: 768}, {Width: 1024, Height: 600}} {
+		w.win.Resize(size)
+		w.fitNow()
+		w.revealBars()
+		if r := w.report(); r.LabelPx < 21 {
+			t.Errorf("presenting at %v: bar labels %.1f px (zoom %.2f), want at least 21", size, r.LabelPx, r.Zoom)
+		}
+		cutRowsInSight(t, w, size)
+	}
+	w.fit()
+	if r := w.report(); r.Cut {
+		t.Errorf("Fit while presenting: the stack (%v at zoom %.2f) does not fit the %v space", r.Diagram, r.Zoom, r.Stack)
+	}
+
+	w.setPresenting(false)
+	if got := w.whatIfBar.text.Text; got != full {
+		t.Errorf("after presenting, the what-if bar says %q, want %q", got, full)
+	}
+}
+
+// cutRowsInSight checks that gate_proj and down_proj with its input line lie in the visible part of
+// the stack.
+func cutRowsInSight(t *testing.T, w *Window, size fyne.Size) {
+	t.Helper()
 	d := w.view.Diagram()
 	var gate, down render.Ref
 	for _, it := range d.Items {
@@ -61,12 +82,7 @@ func TestWidthWhatIfPresenting(t *testing.T) {
 		}
 		y0, y1 := pos.Y+w.view.Position().Y, pos.Y+w.view.Position().Y+size.Height
 		if y0 < top || y1 > bottom {
-			t.Errorf("presenting at 1024×600, %s (%.0f–%.0f) is out of the visible %.0f–%.0f", name, y0, y1, top, bottom)
+			t.Errorf("presenting at %v, %s (%.0f–%.0f) is out of the visible %.0f–%.0f", size, name, y0, y1, top, bottom)
 		}
-	}
-
-	w.setPresenting(false)
-	if got := w.whatIfBar.text.Text; got != full {
-		t.Errorf("after presenting, the what-if bar says %q, want %q", got, full)
 	}
 }

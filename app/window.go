@@ -505,14 +505,17 @@ func (w *Window) fitNow() bool {
 		return false
 	}
 	fitW, fitH := aw/d.Width, ah/d.Height
-	if whole := math.Min(fitW, fitH); w.theme.present && fitH < fitW && whole < presentZoom && whole >= minZoom {
-		w.layoutFor(aw / whole)
-		d = w.view.Diagram()
-		fitW, fitH = aw/d.Width, ah/d.Height
-	}
 	top, readable, least := maxZoom, 1.0, minZoom
 	if w.theme.present {
 		top, readable, least = maxPresentZoom, presentZoom, minPresentZoom
+		if w.presentingWidthCut() {
+			least = presentZoom // the rows that shrink, read from the back of the hall, before the whole
+		}
+	}
+	if whole := math.Min(fitW, fitH); w.theme.present && fitH < fitW && whole < presentZoom && whole >= max(minZoom, least) {
+		w.layoutFor(aw / whole)
+		d = w.view.Diagram()
+		fitW, fitH = aw/d.Width, ah/d.Height
 	}
 	z := math.Min(fitW, fitH)
 	if z < least && !w.fitAll {
@@ -523,6 +526,14 @@ func (w *Window) fitNow() bool {
 	w.zoomed()
 	z = float64(w.view.Zoom())
 	return d.Width*z > aw+1 || d.Height*z > ah+1
+}
+
+// presentingWidthCut reports whether a width what-if is on screen: presenting, its stack is zoomed for
+// the MLP rows to be read from the back of the hall (revealBars brings them into sight), not to show
+// the whole stack small under the what-if's two strips; Fit (fitAll) still shows the whole.
+func (w *Window) presentingWidthCut() bool {
+	wi := w.whatIf
+	return wi != nil && wi.width != nil && slices.Contains(w.models, wi.pruned)
 }
 
 // layoutFor lays the diagram out for a width in model units, tight while presenting.
