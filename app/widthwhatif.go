@@ -501,9 +501,7 @@ func (p *widthPanel) cut() (*widthCut, *modelio.Model, error) {
 	if err != nil {
 		return nil, nil, errors.New(strings.NewReplacer("--width: ", "", "--expansion: ", "expansion: ", "--divisor: ", "rounding: ").Replace(err.Error()))
 	}
-	c := &widthCut{method: p.methodPicked(), percent: percent, divisor: t.Divisor, scores: p.scores, former: map[string]int64{},
-		formerIn: map[string]int64{},
-		hidden:   units[0].Hidden}
+	c := &widthCut{method: p.methodPicked(), percent: percent, divisor: t.Divisor, scores: p.scores, hidden: units[0].Hidden}
 	if p.scores != nil {
 		c.chosen = true
 		if c.keep, err = neurons.Keep(p.scores, kept); err != nil {
@@ -522,16 +520,7 @@ func (p *widthPanel) cut() (*widthCut, *modelio.Model, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, u := range units {
-		for _, pr := range []*modelio.Projection{u.Gate, u.Up, u.GateUp} {
-			if pr != nil {
-				c.former[pr.Path] = pr.Out
-			}
-		}
-		if u.Down != nil {
-			c.formerIn[u.Down.Path] = u.Down.In
-		}
-	}
+	c.former, c.formerIn = modelio.FormerWidths(units)
 	c.changes = pruned.Narrowed
 	return c, pruned, nil
 }

@@ -397,13 +397,7 @@ func (w *Window) blockNumbers(m *modelio.Model) []int {
 	if w.whatIf == nil || m != w.whatIf.pruned {
 		return nil
 	}
-	var kept []int
-	for k := range w.whatIf.orig.Arch.Blocks {
-		if !slices.Contains(w.whatIf.remove, k) {
-			kept = append(kept, k)
-		}
-	}
-	return kept
+	return modelio.KeptBlocks(len(w.whatIf.orig.Arch.Blocks), w.whatIf.remove)
 }
 
 // revealRect scrolls the stack so the box (in the view's coordinates) is in sight, its top first.

@@ -38,7 +38,7 @@ func init() {
 		{"tree", "[--base] MODEL", "print the module tree exactly as transformers' print(model) shows it", runTree},
 		{"facts", "[--json] MODEL", "list parameters, memory and the key characteristics", runFacts},
 		{"gallery", "", "list the built-in models (every command accepts their names)", runGallery},
-		{"diagram", "MODEL... -o FILE", "draw up to five models side by side to FILE.png or FILE.svg (--scale N, --theme dark)", runDiagram},
+		{"diagram", "MODEL... -o FILE", "draw up to five models side by side to FILE.png or FILE.svg (--scale N, --theme dark); with --remove 3,5 and/or --width 40% [--method] [--divisor] [--beside] one model's what-if, as the window draws it", runDiagram},
 		{"importance", "MODEL [--metric bi|angular|ablation|flat|all] [--text FILE|--tokens FILE] [--samples N] [--seq-len N] [--backend auto|gpu|cpu] [--dtype fp16|bf16|fp32] [--repeat N] [--json]",
 			"score every decoder block on calibration text (GPU fp16 when usable, else CPU f32)", runImportance},
 		{"tokenize", "MODEL [--text FILE] [--json] [--plain] [STRING]", "show the token ids and pieces of a text (the folder needs tokenizer.json)", runTokenize},

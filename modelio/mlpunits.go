@@ -198,3 +198,21 @@ func UnitTensor(m *Model, name string) (*weights.Tensor, error) {
 
 // floatDTypes are the dtypes whose neurons can be read and picked, with their element size.
 var floatDTypes = map[string]int64{"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
+
+// FormerWidths are what a width pruning of units changes, as they were before it, by projection path:
+// out, the output widths of gate, up, gate_up and fc1 (c_fc), and in, the input widths of down, fc2
+// and c_proj. Drawn as the outlines of a narrowed model's bars (render.Model.Former and FormerIn).
+func FormerWidths(units []MLPUnit) (out, in map[string]int64) {
+	out, in = map[string]int64{}, map[string]int64{}
+	for _, u := range units {
+		for _, p := range []*Projection{u.Gate, u.Up, u.GateUp} {
+			if p != nil {
+				out[p.Path] = p.Out
+			}
+		}
+		if u.Down != nil {
+			in[u.Down.Path] = u.Down.In
+		}
+	}
+	return out, in
+}

@@ -503,3 +503,15 @@ func slidingOf(block *arch.Module) string {
 	}
 	return "full attention"
 }
+
+// KeptBlocks are the blocks of a model of n blocks that stay when remove goes, in order: the numbers
+// the cards of a what-if keep (render.Model.Numbers), so block 7 stays block 7.
+func KeptBlocks(n int, remove []int) []int {
+	var kept []int
+	for k := range n {
+		if !slices.Contains(remove, k) {
+			kept = append(kept, k)
+		}
+	}
+	return kept
+}
