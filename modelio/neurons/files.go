@@ -16,11 +16,11 @@ import (
 // weightFiles are a model's safetensors files, open for reading.
 //
 // The weights are read with pread, a chunk at a time, into a buffer that stays in the core's cache,
-// not through a memory map: on Linux the kernel copies a file out of the page cache through its own
-// large-page mapping at about twice the rate at which a process streams the same pages through a map
-// of its own, page faults and TLB misses included (BenchmarkWidthScore, docs/PERFORMANCE.md: ppm 0.65
-// → 0.80 of a sequential read, vow 0.41 → 0.6). A file truncated underfoot is also a short read, an
-// error, not a SIGBUS.
+// not through a memory map: the kernel copies a file out of the page cache through its own
+// large-page mapping, without the page faults and TLB misses of a process streaming the pages
+// through a map of its own (BenchmarkWidthScore, docs/PERFORMANCE.md, against the map in the same
+// minutes: pon 0.54 → 0.71 of a sequential read, vow 0.47 → 0.59, ppm alike; cold 0.25 → 0.45–0.70).
+// A file truncated underfoot is also a short read, an error, not a SIGBUS.
 type weightFiles struct {
 	files map[string]*os.File
 	sizes map[string]int64

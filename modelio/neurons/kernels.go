@@ -44,8 +44,8 @@ func (s *stats) variance(j int) float64 {
 	return (s.sq[j] - s.sum[j]*s.sum[j]/n) / (n - 1)
 }
 
-// workers splits [0, n) into contiguous parts, one per CPU (fewer where n is small: a part is at least
-// min parts), runs fn on each, and returns the first error.
+// workers splits [0, n) into contiguous parts, one per CPU (fewer where n is small: a part holds at
+// least least elements), runs fn on each, and returns the first error.
 func workers(n, least int, fn func(lo, hi int) error) error {
 	p := max(min(runtime.GOMAXPROCS(0), n/least), 1)
 	var wg sync.WaitGroup
